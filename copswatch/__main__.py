@@ -1,0 +1,3 @@
+from copswatch.cli import main
+
+main()

@@ -1,0 +1,199 @@
+"""The `copswatch` command: one click group, each command a thin call into the library.
+
+Exit codes: 0 success; 1 the check failed (fetch or parse; still recorded) or a requested record
+does not exist; 2 usage or configuration error (bad option, unusable archive path).
+Heavy modules (httpx, lxml, bs4) are imported inside the commands that need them.
+"""
+
+import json
+import re
+import sys
+
+import click
+
+from copswatch import __version__
+from copswatch.errors import CopswatchError
+
+LIVE_URL = "https://cops.usdoj.gov/buildingtrust"
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+class ConfigurationError(click.ClickException):
+    exit_code = 2
+
+
+def safe(text) -> str:
+    """Scraped text on a terminal: control characters (escape sequences) are made visible, not run."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+
+
+def emit_json(data) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def db_option(fn):
+    return click.option(
+        "--db", "db_path", default="archive.db", show_default=True, envvar="COPSWATCH_DB",
+        type=click.Path(dir_okay=False), help="Archive file (env COPSWATCH_DB).",
+    )(fn)
+
+
+def json_option(fn):
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(fn)
+
+
+def open_archive(path: str, *, create: bool = False):
+    from storage.archive import Archive
+    from storage.errors import ArchiveError
+
+    try:
+        return Archive(path, create=create)
+    except ArchiveError as exc:
+        raise ConfigurationError(str(exc)) from None
+
+
+def fail(exc: CopswatchError):
+    raise click.ClickException(str(exc))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="copswatch")
+def cli():
+    """Watch and archive the DOJ COPS Office "Building Trust" page.
+
+    Every check is recorded; a new version is stored only when the page's content changes.
+    Start with `copswatch demo` for an offline tour.
+    """
+
+
+@cli.command()
+@click.option("--url", default=LIVE_URL, show_default=True, help="Page to check.")
+@click.option("--target", default="buildingtrust", show_default=True, help="Name the archive files this page under.")
+@db_option
+@json_option
+def run(url, target, db_path, as_json):
+    """Check the page once, archive it and report what changed.
+
+    Exit 0 when the check succeeded (changed or not), 1 when the fetch or parse failed (the failure
+    is still recorded), 2 for usage or configuration errors.
+    """
+    from schedules.job import run_check
+    from scraper.fetch import make_client
+
+    with open_archive(db_path, create=True) as archive, make_client() as client:
+        result = run_check(archive, client, target, url)
+    if as_json:
+        emit_json(result.public())
+    else:
+        print_check(result)
+    if result.outcome == "failed":
+        sys.exit(1)
+
+
+def print_check(result) -> None:
+    head = f"check {result.check_id} · {result.outcome}"
+    if result.outcome == "failed":
+        click.echo(f"{head} · {safe(result.reason)} · {safe(result.url)}", err=True)
+        return
+    click.echo(f"{head} · version {result.version_id} · {safe(result.url)}")
+    if result.outcome in ("first", "changed"):
+        print_changes(result.changes)
+
+
+def print_changes(changes) -> None:
+    for label, items in (("+ added", changes.added), ("+ reappeared", changes.reappeared),
+                         ("- removed", changes.removed)):
+        for p in items:
+            click.echo(f"  {label}: {safe(p.title)}\n      {safe(p.url)}")
+    for m in changes.modified:
+        click.echo(f"  ~ modified: {safe(m.after.title)}")
+        for f in m.fields:
+            click.echo(f"      {f}: {safe(getattr(m.before, f))!r} → {safe(getattr(m.after, f))!r}")
+    if changes.reordered:
+        click.echo(f"  ↕ order changed for {len(changes.reordered)} publications (not a publication change)")
+    if not changes.publication_changes and not changes.reordered:
+        click.echo(f"  {changes.summary()}")
+
+
+@cli.command()
+@click.argument("version", type=int, required=False)
+@click.option("--target", default="buildingtrust", show_default=True)
+@db_option
+@json_option
+def show(version, target, db_path, as_json):
+    """Show the page as archived: VERSION, or the latest."""
+    with open_archive(db_path) as archive:
+        try:
+            page = archive.show(version, target)
+        except CopswatchError as exc:
+            fail(exc)
+    if as_json:
+        emit_json(page)
+        return
+    click.echo(f"version {page['version_id']} · captured {page['captured_at']} · {safe(page['url'])}")
+    click.echo(f"{safe(page['heading'] or page['title'])}\n")
+    for r in page["resources"]:
+        click.echo(f"{r['position']:>3}. {safe(r['title'])}\n     {safe(r['url'])}\n     {safe(r['description'])}")
+    if page["spotlight"]:
+        click.echo("\nSpotlight:")
+        for s in page["spotlight"]:
+            click.echo(f"   - {safe(s['title'] or '(no text)')}: {safe(s['url'])}")
+
+
+@cli.command()
+@click.option("--target", default=None, help="Only this target.")
+@db_option
+@json_option
+def history(target, db_path, as_json):
+    """List checks and versions, newest first."""
+    with open_archive(db_path) as archive:
+        data = archive.history(target)
+    if as_json:
+        emit_json(data)
+        return
+    click.echo("versions:")
+    for v in data["versions"]:
+        click.echo(f"  {v['version_id']:>5}  {v['captured_at']}  {v['publication_count']:>3} publications  {safe(v['summary'])}")
+    click.echo("checks:")
+    for c in data["checks"]:
+        detail = safe(c["reason"]) if c["reason"] else f"version {c['version_id']}"
+        click.echo(f"  {c['check_id']:>5}  {c['started_at']}  {c['outcome']:<9}  {c['http_status'] or '-':>3}  {detail}")
+
+
+@cli.command()
+@click.argument("old", type=int, required=False)
+@click.argument("new", type=int, required=False)
+@click.option("--target", default="buildingtrust", show_default=True)
+@db_option
+@json_option
+def diff(old, new, target, db_path, as_json):
+    """Publication-level diff between versions OLD and NEW (default: the last two)."""
+    with open_archive(db_path) as archive:
+        try:
+            before, after, changes = archive.diff_versions(old, new, target)
+        except CopswatchError as exc:
+            fail(exc)
+    if as_json:
+        emit_json({"old_version_id": before["id"], "new_version_id": after["id"], **changes.public()})
+        return
+    click.echo(f"version {before['id']} ({before['captured_at']}) → version {after['id']} ({after['captured_at']})")
+    print_changes(changes)
+    if changes.text_diff:
+        click.echo("\n" + safe(changes.text_diff))
+
+
+@cli.command()
+@click.option("--db", "db_path", default="demo.db", show_default=True, type=click.Path(dir_okay=False),
+              help="Where to leave the demo archive (an earlier demo archive there is replaced).")
+def demo(db_path):
+    """Replay several nights of the page offline, through the real `run` code path."""
+    from copswatch.demo import run_demo
+
+    try:
+        run_demo(db_path, click.echo)
+    except CopswatchError as exc:
+        raise ConfigurationError(str(exc)) from None
+
+
+def main():
+    cli()

@@ -1,0 +1,1 @@
+"""The nightly job and what runs it. The only place, with the CLI, that wires stages together."""

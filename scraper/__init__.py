@@ -1,0 +1,5 @@
+"""Fetching and parsing the watched page. Never imports storage/."""
+
+# Bump when a change to the parser can change what it extracts from the same bytes; versions record
+# it, and the job re-parses (never trusts the same-bytes shortcut) across a change of it.
+PARSER_VERSION = "1"

@@ -1,0 +1,406 @@
+"""The archive: one SQLite file holding every check, every raw body and every version of the page.
+
+- Every check is a row in ``checks``, failed ones too.
+- Raw bodies are stored once each in ``bodies``, keyed by SHA-256 and zlib-compressed.
+- A row in ``versions`` is added only when the parsed content changes (its ``content_sha256``
+  differs from the current version's), so "did it change" is derived from hashes, never a flag.
+- Each version's publications are rows (``version_publications`` → ``publications`` and
+  ``publication_revisions``), and publication events between versions are rows in ``events``.
+
+All writes of one check happen in one transaction. Receives plain values, never fetches or parses.
+"""
+
+import hashlib
+import json
+import os
+import sqlite3
+import zlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlite_utils import Database
+
+from scraper.model import FetchResult, Page
+from storage.diff import Changes, Listed, diff
+from storage.errors import ArchiveError, NotFound
+from storage.migrations import migrations
+
+DEFAULT_TARGET = "buildingtrust"
+
+
+class Outcome(StrEnum):
+    FIRST = "first"  # the first version of this target
+    CHANGED = "changed"  # a new version
+    UNCHANGED = "unchanged"  # same content as the current version
+    FAILED = "failed"  # fetch or parse failed; the current version stays
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    check_id: int
+    target: str
+    url: str
+    started_at: str
+    outcome: Outcome
+    version_id: int | None
+    changes: Changes = field(default_factory=Changes)
+    reason: str | None = None
+
+    def public(self) -> dict:
+        return {
+            "check_id": self.check_id,
+            "target": self.target,
+            "url": self.url,
+            "started_at": self.started_at,
+            "outcome": str(self.outcome),
+            "version_id": self.version_id,
+            "reason": self.reason,
+            "summary": self.changes.summary() if self.outcome in (Outcome.FIRST, Outcome.CHANGED) else None,
+            "changes": self.changes.public(),
+        }
+
+
+def iso(moment: datetime) -> str:
+    """Every timestamp is stored as ISO 8601 in UTC, to the millisecond, so text order is time order."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def content_hash(page: Page) -> str:
+    """Hash of everything the page says, and nothing about how its markup says it."""
+    content = {
+        "title": page.title,
+        "heading": page.heading,
+        "intro": page.intro,
+        "text": page.text,
+        "publications": [[p.key, p.title, p.url, p.description] for p in page.publications],
+        "spotlight": [[s.url, s.image, s.title] for s in page.spotlight],
+    }
+    return sha256(json.dumps(content, ensure_ascii=False, sort_keys=True).encode())
+
+
+class Archive:
+    def __init__(self, path: str | os.PathLike, *, create: bool = True):
+        self.path = str(path)
+        if os.path.isdir(self.path):
+            raise ArchiveError(self.path, "is a directory, not an archive file")
+        if not os.path.exists(self.path):
+            if not create:
+                raise ArchiveError(self.path, "no archive here yet (run `copswatch run` first)")
+            parent = os.path.dirname(os.path.abspath(self.path))
+            if not os.path.isdir(parent):
+                raise ArchiveError(self.path, f"directory {parent} does not exist")
+        try:
+            self.db = Database(self.path)
+            self.db.execute("PRAGMA busy_timeout = 10000")
+            self._check_is_ours()
+            if self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                self.db.enable_wal()
+            migrations.apply(self.db)
+        except sqlite3.DatabaseError as exc:
+            raise ArchiveError(self.path, f"not a usable SQLite archive: {exc}") from None
+
+    def _check_is_ours(self) -> None:
+        tables = set(self.db.table_names())
+        if tables and "_sqlite_migrations" not in tables:
+            raise ArchiveError(self.path, "an SQLite database, but not a copswatch archive; refusing to modify it")
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- recording --------------------------------------------------------------------------
+
+    def record_failure(
+        self,
+        target: str,
+        url: str,
+        started_at: datetime,
+        reason: str,
+        *,
+        fetch: FetchResult | None = None,
+        status: int | None = None,
+        duration_ms: float | None = None,
+        parser_version: str | None = None,
+    ) -> CheckResult:
+        """Record a check that produced no believable page; the current version stays as it was."""
+        with self.db.atomic():
+            current = self._current_version_id(target)
+            check_id = self._insert_check(
+                target, url, started_at, Outcome.FAILED, fetch=fetch, reason=reason, status=status,
+                duration_ms=duration_ms, parser_version=parser_version, version_id=current,
+            )
+        return CheckResult(check_id, target, url, iso(started_at), Outcome.FAILED, current, reason=reason)
+
+    def last_good_body(self, target: str) -> tuple[str, str] | None:
+        """(body sha256, parser version) of the newest successful check, for the same-bytes fast path."""
+        row = self.db.execute(
+            "SELECT body_sha256, parser_version FROM checks WHERE target = ? AND outcome IN (?, ?, ?) "
+            "AND body_sha256 IS NOT NULL ORDER BY id DESC LIMIT 1",
+            [target, Outcome.FIRST, Outcome.CHANGED, Outcome.UNCHANGED],
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def record_same_body(self, target: str, fetch: FetchResult, parser_version: str) -> CheckResult:
+        """Record a check whose body is byte-identical to the last good capture: unchanged, unparsed."""
+        with self.db.atomic():
+            current = self._current_version_id(target)
+            check_id = self._insert_check(
+                target, fetch.url, fetch.fetched_at, Outcome.UNCHANGED, fetch=fetch,
+                parser_version=parser_version, version_id=current,
+            )
+        return CheckResult(check_id, target, fetch.url, iso(fetch.fetched_at), Outcome.UNCHANGED, current)
+
+    def record_page(self, target: str, fetch: FetchResult, page: Page, parser_version: str) -> CheckResult:
+        """Record a parsed page: a new version when its content differs from the current one."""
+        content_sha = content_hash(page)
+        started_at = iso(fetch.fetched_at)
+        with self.db.atomic():
+            latest = self._latest_version(target)
+            if latest and latest["content_sha256"] == content_sha:
+                check_id = self._insert_check(
+                    target, fetch.url, fetch.fetched_at, Outcome.UNCHANGED, fetch=fetch,
+                    parser_version=parser_version, version_id=latest["id"],
+                )
+                return CheckResult(check_id, target, fetch.url, started_at, Outcome.UNCHANGED, latest["id"])
+
+            outcome = Outcome.CHANGED if latest else Outcome.FIRST
+            check_id = self._insert_check(
+                target, fetch.url, fetch.fetched_at, outcome, fetch=fetch, parser_version=parser_version,
+            )
+            old = self.listing(latest["id"]) if latest else []
+            seen_before = frozenset(
+                row[0] for row in self.db.execute("SELECT key FROM publications WHERE target = ?", [target])
+            )
+            new = [Listed(p.key, p.title, p.url, p.description, p.position) for p in page.publications]
+            changes = diff(
+                old, new, old_text=latest["text"] if latest else "", new_text=page.text,
+                seen_before=seen_before,
+                labels=(f"version {latest['id']}" if latest else "(nothing)", "this check"),
+            )
+            version_id = self.db["versions"].insert(
+                {
+                    "target": target,
+                    "check_id": check_id,
+                    "previous_version_id": latest["id"] if latest else None,
+                    "captured_at": started_at,
+                    "url": fetch.final_url,
+                    "title": page.title,
+                    "heading": page.heading,
+                    "intro": page.intro,
+                    "text": page.text,
+                    "publication_count": len(page.publications),
+                    "summary": changes.summary(),
+                    "content_sha256": content_sha,
+                    "body_sha256": sha256(fetch.body),
+                    "parser_version": parser_version,
+                }
+            ).last_pk
+            self._write_listing(target, version_id, started_at, new)
+            self._write_events(target, version_id, started_at, changes)
+            self.db["spotlight_items"].insert_all(
+                {"version_id": version_id, "position": s.position, "url": s.url, "image": s.image, "title": s.title}
+                for s in page.spotlight
+            )
+            self.db.execute("UPDATE checks SET version_id = ? WHERE id = ?", [version_id, check_id])
+        return CheckResult(check_id, target, fetch.url, started_at, outcome, version_id, changes)
+
+    def _insert_check(
+        self, target, url, started_at, outcome, *, fetch=None, reason=None, status=None,
+        duration_ms=None, parser_version=None, version_id=None,
+    ) -> int:
+        body_sha = self._store_body(fetch.body, started_at) if fetch is not None else None
+        headers = fetch.headers if fetch else {}
+        return self.db["checks"].insert(
+            {
+                "target": target,
+                "url": url,
+                "started_at": iso(started_at),
+                "duration_ms": fetch.duration_ms if fetch else duration_ms,
+                "outcome": str(outcome),
+                "reason": reason,
+                "http_status": fetch.status if fetch else status,
+                "final_url": fetch.final_url if fetch else None,
+                "redirects": json.dumps(list(fetch.redirects)) if fetch and fetch.redirects else None,
+                "content_type": headers.get("content-type"),
+                "etag": headers.get("etag"),
+                "last_modified": headers.get("last-modified"),
+                "body_sha256": body_sha,
+                "body_size": len(fetch.body) if fetch else None,
+                "parser_version": parser_version,
+                "version_id": version_id,
+            }
+        ).last_pk
+
+    def _store_body(self, body: bytes, when: datetime) -> str:
+        digest = sha256(body)
+        self.db.execute(
+            "INSERT OR IGNORE INTO bodies (sha256, size, compression, content, first_stored_at) "
+            "VALUES (?, ?, 'zlib', ?, ?)",
+            [digest, len(body), zlib.compress(body, 9), iso(when)],
+        )
+        return digest
+
+    def _write_listing(self, target: str, version_id: int, captured_at: str, listed: list[Listed]) -> None:
+        for item in listed:
+            row = self.db.execute(
+                "SELECT id FROM publications WHERE target = ? AND key = ?", [target, item.key]
+            ).fetchone()
+            if row:
+                publication_id = row[0]
+                self.db.execute("UPDATE publications SET last_version_id = ? WHERE id = ?", [version_id, publication_id])
+            else:
+                publication_id = self.db["publications"].insert(
+                    {
+                        "target": target,
+                        "key": item.key,
+                        "first_version_id": version_id,
+                        "first_seen_at": captured_at,
+                        "last_version_id": version_id,
+                    }
+                ).last_pk
+            revision = self.db.execute(
+                "SELECT id, title, url, description FROM publication_revisions "
+                "WHERE publication_id = ? ORDER BY id DESC LIMIT 1",
+                [publication_id],
+            ).fetchone()
+            if revision and tuple(revision[1:]) == (item.title, item.url, item.description):
+                revision_id = revision[0]
+            else:
+                revision_id = self.db["publication_revisions"].insert(
+                    {
+                        "publication_id": publication_id,
+                        "version_id": version_id,
+                        "title": item.title,
+                        "url": item.url,
+                        "description": item.description,
+                    }
+                ).last_pk
+            self.db["version_publications"].insert(
+                {"version_id": version_id, "publication_id": publication_id, "revision_id": revision_id,
+                 "position": item.position}
+            )
+
+    def _write_events(self, target: str, version_id: int, at: str, changes: Changes) -> None:
+        events = [(kind, p.key, None) for kind, items in
+                  (("added", changes.added), ("reappeared", changes.reappeared), ("removed", changes.removed))
+                  for p in items]
+        for m in changes.modified:
+            text_fields = [f for f in m.fields if f != "url"]
+            if text_fields:
+                events.append(("modified", m.after.key, {f: [getattr(m.before, f), getattr(m.after, f)] for f in text_fields}))
+            if "url" in m.fields:
+                events.append(("moved", m.after.key, {"url": [m.before.url, m.after.url]}))
+        for kind, key, fields in events:
+            self.db.execute(
+                "INSERT INTO events (target, version_id, publication_id, kind, changes, created_at) "
+                "SELECT ?, ?, id, ?, ?, ? FROM publications WHERE target = ? AND key = ?",
+                [target, version_id, kind, json.dumps(fields, ensure_ascii=False) if fields else None, at, target, key],
+            )
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def targets(self) -> list[str]:
+        return [row[0] for row in self.db.execute("SELECT DISTINCT target FROM checks ORDER BY target")]
+
+    def _current_version_id(self, target: str) -> int | None:
+        row = self.db.execute("SELECT MAX(id) FROM versions WHERE target = ?", [target]).fetchone()
+        return row[0]
+
+    def _latest_version(self, target: str) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM versions WHERE target = ? ORDER BY id DESC LIMIT 1", [target]))
+        return rows[0] if rows else None
+
+    def version_row(self, version_id: int | None, target: str) -> dict:
+        """The version with this id, or the target's latest; NotFound if there is none."""
+        if version_id is None:
+            row = self._latest_version(target)
+            if row is None:
+                raise NotFound(self.path, f"no version of {target!r} archived yet")
+            return row
+        rows = list(self.db.query("SELECT * FROM versions WHERE id = ?", [version_id]))
+        if not rows:
+            raise NotFound(self.path, f"no version {version_id}")
+        return rows[0]
+
+    def listing(self, version_id: int) -> list[Listed]:
+        return [
+            Listed(*row)
+            for row in self.db.execute(
+                "SELECT p.key, r.title, r.url, r.description, vp.position FROM version_publications vp "
+                "JOIN publications p ON p.id = vp.publication_id "
+                "JOIN publication_revisions r ON r.id = vp.revision_id "
+                "WHERE vp.version_id = ? ORDER BY vp.position",
+                [version_id],
+            )
+        ]
+
+    def show(self, version_id: int | None = None, target: str = DEFAULT_TARGET) -> dict:
+        version = self.version_row(version_id, target)
+        return {
+            "version_id": version["id"],
+            "target": version["target"],
+            "captured_at": version["captured_at"],
+            "url": version["url"],
+            "title": version["title"],
+            "heading": version["heading"],
+            "intro": version["intro"],
+            "parser_version": version["parser_version"],
+            "resources": [
+                {**p.public(), "position": p.position} for p in self.listing(version["id"])
+            ],
+            "spotlight": [
+                {"url": row[0], "image": row[1], "title": row[2]}
+                for row in self.db.execute(
+                    "SELECT url, image, title FROM spotlight_items WHERE version_id = ? ORDER BY position",
+                    [version["id"]],
+                )
+            ],
+        }
+
+    def diff_versions(self, old_id: int | None = None, new_id: int | None = None,
+                      target: str = DEFAULT_TARGET) -> tuple[dict, dict, Changes]:
+        """Diff two versions (default: the target's last two)."""
+        if old_id is None and new_id is None:
+            ids = [r[0] for r in self.db.execute(
+                "SELECT id FROM versions WHERE target = ? ORDER BY id DESC LIMIT 2", [target])]
+            if len(ids) < 2:
+                raise NotFound(self.path, f"fewer than two versions of {target!r} archived")
+            new_id, old_id = ids
+        elif new_id is None:
+            new_id = self.version_row(None, target)["id"]
+        old, new = self.version_row(old_id, target), self.version_row(new_id, target)
+        seen_before = frozenset(
+            row[0] for row in self.db.execute(
+                "SELECT key FROM publications WHERE target = ? AND first_version_id < ?", [old["target"], old["id"]])
+        )
+        changes = diff(
+            self.listing(old["id"]), self.listing(new["id"]), old_text=old["text"], new_text=new["text"],
+            seen_before=seen_before, labels=(f"version {old['id']}", f"version {new['id']}"),
+        )
+        return old, new, changes
+
+    def history(self, target: str | None = None) -> dict:
+        where, params = ("WHERE target = ?", [target]) if target else ("", [])
+        checks = list(self.db.query(
+            "SELECT id AS check_id, target, started_at, outcome, reason, http_status, duration_ms, "
+            f"body_sha256, version_id FROM checks {where} ORDER BY id DESC", params))
+        versions = list(self.db.query(
+            "SELECT id AS version_id, target, captured_at, check_id, previous_version_id, publication_count, "
+            f"summary, parser_version FROM versions {where} ORDER BY id DESC", params))
+        return {"checks": checks, "versions": versions}
+
+    def body(self, digest: str) -> bytes:
+        row = self.db.execute("SELECT compression, content FROM bodies WHERE sha256 = ?", [digest]).fetchone()
+        if row is None:
+            raise NotFound(self.path, f"no body {digest}")
+        return zlib.decompress(row[1]) if row[0] == "zlib" else row[1]
