@@ -14,7 +14,6 @@ import click
 from copswatch import __version__
 from copswatch.errors import CopswatchError
 
-LIVE_URL = "https://cops.usdoj.gov/buildingtrust"
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
@@ -31,11 +30,42 @@ def emit_json(data) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
-def db_option(fn):
-    return click.option(
-        "--db", "db_path", default="archive.db", show_default=True, envvar="COPSWATCH_DB",
-        type=click.Path(dir_okay=False), help="Archive file (env COPSWATCH_DB).",
-    )(fn)
+def archive_options(fn):
+    """--config, --db and --target, shared by every command that uses an archive."""
+    fn = click.option("--target", default=None,
+                      help="Target name (default: the only one configured or archived).")(fn)
+    fn = click.option("--db", "db_path", default=None, type=click.Path(dir_okay=False),
+                      help="Archive file [default: archive.db; env COPSWATCH_DB].")(fn)
+    fn = click.option("--config", "config_path", default=None, type=click.Path(dir_okay=False),
+                      help="TOML configuration [env COPSWATCH_CONFIG; default ./copswatch.toml if present].")(fn)
+    return fn
+
+
+def settings(config_path: str | None, db_path: str | None):
+    from dataclasses import replace
+
+    from copswatch.config import ConfigError, load
+
+    try:
+        config = load(config_path)
+    except ConfigError as exc:
+        raise ConfigurationError(str(exc)) from None
+    return replace(config, db=db_path) if db_path else config
+
+
+def pick_target(config, archive, name: str | None) -> str:
+    """--target, else the archive's only target, else the only configured one."""
+    from copswatch.config import ConfigError
+
+    if name:
+        return name
+    archived = archive.targets()
+    if len(archived) == 1:
+        return archived[0]
+    try:
+        return config.target(None).name
+    except ConfigError as exc:
+        raise ConfigurationError(str(exc)) from None
 
 
 def json_option(fn):
@@ -67,21 +97,27 @@ def cli():
 
 
 @cli.command()
-@click.option("--url", default=LIVE_URL, show_default=True, help="Page to check.")
-@click.option("--target", default="buildingtrust", show_default=True, help="Name the archive files this page under.")
-@db_option
+@click.option("--url", default=None, help="Page to check [default: the target's URL, else the live page].")
+@archive_options
 @json_option
-def run(url, target, db_path, as_json):
+def run(url, config_path, db_path, target, as_json):
     """Check the page once, archive it and report what changed.
 
     Exit 0 when the check succeeded (changed or not), 1 when the fetch or parse failed (the failure
     is still recorded), 2 for usage or configuration errors.
     """
+    from copswatch.config import ConfigError
     from schedules.job import run_check
-    from scraper.fetch import make_client
+    from scraper.fetch import USER_AGENT, make_client
 
-    with open_archive(db_path, create=True) as archive, make_client() as client:
-        result = run_check(archive, client, target, url)
+    config = settings(config_path, db_path)
+    try:
+        chosen = config.target(target)
+    except ConfigError as exc:
+        raise ConfigurationError(str(exc)) from None
+    with open_archive(config.db, create=True) as archive, \
+            make_client(user_agent=config.user_agent or USER_AGENT, timeout=config.timeout) as client:
+        result = run_check(archive, client, chosen.name, url or chosen.url)
     if as_json:
         emit_json(result.public())
     else:
@@ -117,14 +153,14 @@ def print_changes(changes) -> None:
 
 @cli.command()
 @click.argument("version", type=int, required=False)
-@click.option("--target", default="buildingtrust", show_default=True)
-@db_option
+@archive_options
 @json_option
-def show(version, target, db_path, as_json):
+def show(version, config_path, db_path, target, as_json):
     """Show the page as archived: VERSION, or the latest."""
-    with open_archive(db_path) as archive:
+    config = settings(config_path, db_path)
+    with open_archive(config.db) as archive:
         try:
-            page = archive.show(version, target)
+            page = archive.show(version, pick_target(config, archive, target))
         except CopswatchError as exc:
             fail(exc)
     if as_json:
@@ -141,12 +177,12 @@ def show(version, target, db_path, as_json):
 
 
 @cli.command()
-@click.option("--target", default=None, help="Only this target.")
-@db_option
+@archive_options
 @json_option
-def history(target, db_path, as_json):
-    """List checks and versions, newest first."""
-    with open_archive(db_path) as archive:
+def history(config_path, db_path, target, as_json):
+    """List checks and versions, newest first (all targets unless --target)."""
+    config = settings(config_path, db_path)
+    with open_archive(config.db) as archive:
         data = archive.history(target)
     if as_json:
         emit_json(data)
@@ -163,14 +199,14 @@ def history(target, db_path, as_json):
 @cli.command()
 @click.argument("old", type=int, required=False)
 @click.argument("new", type=int, required=False)
-@click.option("--target", default="buildingtrust", show_default=True)
-@db_option
+@archive_options
 @json_option
-def diff(old, new, target, db_path, as_json):
+def diff(old, new, config_path, db_path, target, as_json):
     """Publication-level diff between versions OLD and NEW (default: the last two)."""
-    with open_archive(db_path) as archive:
+    config = settings(config_path, db_path)
+    with open_archive(config.db) as archive:
         try:
-            before, after, changes = archive.diff_versions(old, new, target)
+            before, after, changes = archive.diff_versions(old, new, pick_target(config, archive, target))
         except CopswatchError as exc:
             fail(exc)
     if as_json:

@@ -9,6 +9,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
 
+from copswatch.config import DEFAULT_TARGET
 from copswatch.errors import CopswatchError
 
 PAGES = files("copswatch") / "demo_pages"
@@ -80,7 +81,7 @@ def run_demo(db_path: str, echo) -> None:
             for title, body in nights():
                 server.body = body
                 echo(f"\n== {title}")
-                print_check(run_check(archive, client, "buildingtrust", url))
+                print_check(run_check(archive, client, DEFAULT_TARGET, url))
     finally:
         server.shutdown()
         server.server_close()

@@ -26,9 +26,6 @@ from storage.diff import Changes, Listed, diff
 from storage.errors import ArchiveError, NotFound
 from storage.migrations import migrations
 
-DEFAULT_TARGET = "buildingtrust"
-
-
 class Outcome(StrEnum):
     FIRST = "first"  # the first version of this target
     CHANGED = "changed"  # a new version
@@ -344,7 +341,7 @@ class Archive:
             )
         ]
 
-    def show(self, version_id: int | None = None, target: str = DEFAULT_TARGET) -> dict:
+    def show(self, version_id: int | None, target: str) -> dict:
         version = self.version_row(version_id, target)
         return {
             "version_id": version["id"],
@@ -367,8 +364,7 @@ class Archive:
             ],
         }
 
-    def diff_versions(self, old_id: int | None = None, new_id: int | None = None,
-                      target: str = DEFAULT_TARGET) -> tuple[dict, dict, Changes]:
+    def diff_versions(self, old_id: int | None, new_id: int | None, target: str) -> tuple[dict, dict, Changes]:
         """Diff two versions (default: the target's last two)."""
         if old_id is None and new_id is None:
             ids = [r[0] for r in self.db.execute(
