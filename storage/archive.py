@@ -15,22 +15,23 @@ import json
 import os
 import sqlite3
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-
-from sqlite_utils import Database
+from functools import cached_property
 
 from scraper.model import FetchResult, Page
+from storage import SCHEMA_VERSION
 from storage.diff import Changes, Listed, diff
 from storage.errors import ArchiveError, NotFound
-from storage.migrations import migrations
 
 class Outcome(StrEnum):
     FIRST = "first"  # the first version of this target
     CHANGED = "changed"  # a new version
     UNCHANGED = "unchanged"  # same content as the current version
     FAILED = "failed"  # fetch or parse failed; the current version stays
+    ANOMALY = "anomaly"  # a page came back but is not believable; the current version stays
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,12 @@ def content_hash(page: Page) -> str:
 
 
 class Archive:
+    """An open archive. Opening creates or upgrades the schema; ``create=False`` requires the file.
+
+    The per-night path (open, a check row, a body) uses plain sqlite3; sqlite-utils, slow to import,
+    is loaded only to write a new version or to apply migrations.
+    """
+
     def __init__(self, path: str | os.PathLike, *, create: bool = True):
         self.path = str(path)
         if os.path.isdir(self.path):
@@ -92,22 +99,42 @@ class Archive:
             if not os.path.isdir(parent):
                 raise ArchiveError(self.path, f"directory {parent} does not exist")
         try:
-            self.db = Database(self.path)
-            self.db.execute("PRAGMA busy_timeout = 10000")
+            self.conn = sqlite3.connect(self.path, timeout=10)
             self._check_is_ours()
-            if self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                self.db.enable_wal()
-            migrations.apply(self.db)
+            if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                self.conn.execute("PRAGMA journal_mode = wal")
+            if self.conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                from storage.migrations import migrations
+
+                migrations.apply(self.db)
         except sqlite3.DatabaseError as exc:
             raise ArchiveError(self.path, f"not a usable SQLite archive: {exc}") from None
 
+    @cached_property
+    def db(self):
+        """The same connection through sqlite-utils."""
+        from sqlite_utils import Database
+
+        return Database(self.conn)
+
     def _check_is_ours(self) -> None:
-        tables = set(self.db.table_names())
+        tables = {row[0] for row in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if tables and "_sqlite_migrations" not in tables:
             raise ArchiveError(self.path, "an SQLite database, but not a copswatch archive; refusing to modify it")
 
+    @contextmanager
+    def transaction(self):
+        """One check's writes: all or nothing. IMMEDIATE takes the write lock up front."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.rollback()
+            raise
+        self.conn.commit()
+
     def close(self) -> None:
-        self.db.close()
+        self.conn.close()
 
     def __enter__(self):
         return self
@@ -128,19 +155,20 @@ class Archive:
         status: int | None = None,
         duration_ms: float | None = None,
         parser_version: str | None = None,
+        outcome: Outcome = Outcome.FAILED,
     ) -> CheckResult:
         """Record a check that produced no believable page; the current version stays as it was."""
-        with self.db.atomic():
+        with self.transaction():
             current = self._current_version_id(target)
             check_id = self._insert_check(
-                target, url, started_at, Outcome.FAILED, fetch=fetch, reason=reason, status=status,
+                target, url, started_at, outcome, fetch=fetch, reason=reason, status=status,
                 duration_ms=duration_ms, parser_version=parser_version, version_id=current,
             )
-        return CheckResult(check_id, target, url, iso(started_at), Outcome.FAILED, current, reason=reason)
+        return CheckResult(check_id, target, url, iso(started_at), outcome, current, reason=reason)
 
     def last_good_body(self, target: str) -> tuple[str, str] | None:
         """(body sha256, parser version) of the newest successful check, for the same-bytes fast path."""
-        row = self.db.execute(
+        row = self.conn.execute(
             "SELECT body_sha256, parser_version FROM checks WHERE target = ? AND outcome IN (?, ?, ?) "
             "AND body_sha256 IS NOT NULL ORDER BY id DESC LIMIT 1",
             [target, Outcome.FIRST, Outcome.CHANGED, Outcome.UNCHANGED],
@@ -149,7 +177,7 @@ class Archive:
 
     def record_same_body(self, target: str, fetch: FetchResult, parser_version: str) -> CheckResult:
         """Record a check whose body is byte-identical to the last good capture: unchanged, unparsed."""
-        with self.db.atomic():
+        with self.transaction():
             current = self._current_version_id(target)
             check_id = self._insert_check(
                 target, fetch.url, fetch.fetched_at, Outcome.UNCHANGED, fetch=fetch,
@@ -161,7 +189,7 @@ class Archive:
         """Record a parsed page: a new version when its content differs from the current one."""
         content_sha = content_hash(page)
         started_at = iso(fetch.fetched_at)
-        with self.db.atomic():
+        with self.transaction():
             latest = self._latest_version(target)
             if latest and latest["content_sha256"] == content_sha:
                 check_id = self._insert_check(
@@ -217,30 +245,32 @@ class Archive:
     ) -> int:
         body_sha = self._store_body(fetch.body, started_at) if fetch is not None else None
         headers = fetch.headers if fetch else {}
-        return self.db["checks"].insert(
-            {
-                "target": target,
-                "url": url,
-                "started_at": iso(started_at),
-                "duration_ms": fetch.duration_ms if fetch else duration_ms,
-                "outcome": str(outcome),
-                "reason": reason,
-                "http_status": fetch.status if fetch else status,
-                "final_url": fetch.final_url if fetch else None,
-                "redirects": json.dumps(list(fetch.redirects)) if fetch and fetch.redirects else None,
-                "content_type": headers.get("content-type"),
-                "etag": headers.get("etag"),
-                "last_modified": headers.get("last-modified"),
-                "body_sha256": body_sha,
-                "body_size": len(fetch.body) if fetch else None,
-                "parser_version": parser_version,
-                "version_id": version_id,
-            }
-        ).last_pk
+        row = {
+            "target": target,
+            "url": url,
+            "started_at": iso(started_at),
+            "duration_ms": fetch.duration_ms if fetch else duration_ms,
+            "outcome": str(outcome),
+            "reason": reason,
+            "http_status": fetch.status if fetch else status,
+            "final_url": fetch.final_url if fetch else None,
+            "redirects": json.dumps(list(fetch.redirects)) if fetch and fetch.redirects else None,
+            "content_type": headers.get("content-type"),
+            "etag": headers.get("etag"),
+            "last_modified": headers.get("last-modified"),
+            "body_sha256": body_sha,
+            "body_size": len(fetch.body) if fetch else None,
+            "parser_version": parser_version,
+            "version_id": version_id,
+        }
+        cursor = self.conn.execute(
+            f"INSERT INTO checks ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values())
+        )
+        return cursor.lastrowid
 
     def _store_body(self, body: bytes, when: datetime) -> str:
         digest = sha256(body)
-        self.db.execute(
+        self.conn.execute(
             "INSERT OR IGNORE INTO bodies (sha256, size, compression, content, first_stored_at) "
             "VALUES (?, ?, 'zlib', ?, ?)",
             [digest, len(body), zlib.compress(body, 9), iso(when)],
@@ -307,10 +337,10 @@ class Archive:
     # -- reading ----------------------------------------------------------------------------
 
     def targets(self) -> list[str]:
-        return [row[0] for row in self.db.execute("SELECT DISTINCT target FROM checks ORDER BY target")]
+        return [row[0] for row in self.conn.execute("SELECT DISTINCT target FROM checks ORDER BY target")]
 
     def _current_version_id(self, target: str) -> int | None:
-        row = self.db.execute("SELECT MAX(id) FROM versions WHERE target = ?", [target]).fetchone()
+        row = self.conn.execute("SELECT MAX(id) FROM versions WHERE target = ?", [target]).fetchone()
         return row[0]
 
     def _latest_version(self, target: str) -> dict | None:
