@@ -122,13 +122,13 @@ def run(url, config_path, db_path, target, as_json):
         emit_json(result.public())
     else:
         print_check(result)
-    if result.outcome == "failed":
+    if result.outcome in ("failed", "anomaly"):
         sys.exit(1)
 
 
 def print_check(result) -> None:
     head = f"check {result.check_id} · {result.outcome}"
-    if result.outcome == "failed":
+    if result.outcome in ("failed", "anomaly"):
         click.echo(f"{head} · {safe(result.reason)} · {safe(result.url)}", err=True)
         return
     click.echo(f"{head} · version {result.version_id} · {safe(result.url)}")
