@@ -4,22 +4,25 @@ A body byte-identical to the last good capture (under the same parser version) i
 unchanged without being parsed: the parser is not even imported on that path.
 """
 
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import datetime
 
 import httpx
 
 from scraper import PARSER_VERSION
 from scraper.errors import FetchError, ParseError
-from scraper.fetch import fetch
+from scraper.fetch import fetch, utcnow
 from storage.archive import Archive, CheckResult, sha256
 
 
-def run_check(archive: Archive, client: httpx.Client, target: str, url: str) -> CheckResult:
-    started_at = datetime.now(UTC)
+def run_check(
+    archive: Archive, client: httpx.Client, target: str, url: str, *, clock: Callable[[], datetime] = utcnow
+) -> CheckResult:
+    started_at = clock()
     try:
-        response = fetch(client, url)
+        response = fetch(client, url, clock=clock)
     except FetchError as exc:
-        elapsed = (datetime.now(UTC) - started_at).total_seconds() * 1000
+        elapsed = (utcnow() - started_at).total_seconds() * 1000
         return archive.record_failure(target, url, started_at, exc.reason, status=exc.status, duration_ms=elapsed)
 
     if archive.last_good_body(target) == (sha256(response.body), PARSER_VERSION):

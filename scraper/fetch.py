@@ -5,6 +5,7 @@ pass a client over a MockTransport or a loopback server. ``make_client`` builds 
 """
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import httpx
@@ -30,9 +31,16 @@ def make_client(*, user_agent: str = USER_AGENT, timeout: float = 30.0) -> httpx
     )
 
 
-def fetch(client: httpx.Client, url: str) -> FetchResult:
-    """GET ``url``; raise FetchError (with the status when there was one) unless it answers 2xx."""
-    fetched_at = datetime.now(UTC)
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def fetch(client: httpx.Client, url: str, *, clock: Callable[[], datetime] = utcnow) -> FetchResult:
+    """GET ``url``; raise FetchError (with the status when there was one) unless it answers 2xx.
+
+    ``clock`` stamps the capture (simulations and tests pass their own).
+    """
+    fetched_at = clock()
     started = time.perf_counter()
     try:
         response = client.get(url)
