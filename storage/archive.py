@@ -169,8 +169,8 @@ class Archive:
     def last_good_body(self, target: str) -> tuple[str, str] | None:
         """(body sha256, parser version) of the newest successful check, for the same-bytes fast path."""
         row = self.conn.execute(
-            "SELECT body_sha256, parser_version FROM checks WHERE target = ? AND outcome IN (?, ?, ?) "
-            "AND body_sha256 IS NOT NULL ORDER BY id DESC LIMIT 1",
+            "SELECT b.sha256, c.parser_version FROM checks c JOIN bodies b ON b.id = c.body_id "
+            "WHERE c.target = ? AND c.outcome IN (?, ?, ?) ORDER BY c.id DESC LIMIT 1",
             [target, Outcome.FIRST, Outcome.CHANGED, Outcome.UNCHANGED],
         ).fetchone()
         return (row[0], row[1]) if row else None
@@ -226,7 +226,7 @@ class Archive:
                     "publication_count": len(page.publications),
                     "summary": changes.summary(),
                     "content_sha256": content_sha,
-                    "body_sha256": sha256(fetch.body),
+                    "body_id": self.conn.execute("SELECT body_id FROM checks WHERE id = ?", [check_id]).fetchone()[0],
                     "parser_version": parser_version,
                 }
             ).last_pk
@@ -243,7 +243,7 @@ class Archive:
         self, target, url, started_at, outcome, *, fetch=None, reason=None, status=None,
         duration_ms=None, parser_version=None, version_id=None,
     ) -> int:
-        body_sha = self._store_body(fetch.body, started_at) if fetch is not None else None
+        body_id = self._store_body(fetch.body, started_at) if fetch is not None else None
         headers = fetch.headers if fetch else {}
         row = {
             "target": target,
@@ -253,13 +253,12 @@ class Archive:
             "outcome": str(outcome),
             "reason": reason,
             "http_status": fetch.status if fetch else status,
-            "final_url": fetch.final_url if fetch else None,
+            "final_url": fetch.final_url if fetch and fetch.final_url != url else None,
             "redirects": json.dumps(list(fetch.redirects)) if fetch and fetch.redirects else None,
             "content_type": headers.get("content-type"),
             "etag": headers.get("etag"),
             "last_modified": headers.get("last-modified"),
-            "body_sha256": body_sha,
-            "body_size": len(fetch.body) if fetch else None,
+            "body_id": body_id,
             "parser_version": parser_version,
             "version_id": version_id,
         }
@@ -268,14 +267,15 @@ class Archive:
         )
         return cursor.lastrowid
 
-    def _store_body(self, body: bytes, when: datetime) -> str:
+    def _store_body(self, body: bytes, when: datetime) -> int:
+        """Store a raw body once (content-addressed by SHA-256); return its id."""
         digest = sha256(body)
         self.conn.execute(
             "INSERT OR IGNORE INTO bodies (sha256, size, compression, content, first_stored_at) "
             "VALUES (?, ?, 'zlib', ?, ?)",
             [digest, len(body), zlib.compress(body, 9), iso(when)],
         )
-        return digest
+        return self.conn.execute("SELECT id FROM bodies WHERE sha256 = ?", [digest]).fetchone()[0]
 
     def _write_listing(self, target: str, version_id: int, captured_at: str, listed: list[Listed]) -> None:
         for item in listed:
@@ -418,8 +418,8 @@ class Archive:
     def history(self, target: str | None = None) -> dict:
         where, params = ("WHERE target = ?", [target]) if target else ("", [])
         checks = list(self.db.query(
-            "SELECT id AS check_id, target, started_at, outcome, reason, http_status, duration_ms, "
-            f"body_sha256, version_id FROM checks {where} ORDER BY id DESC", params))
+            "SELECT check_id, target, started_at, outcome, reason, http_status, duration_ms, "
+            f"body_sha256, version_id FROM check_details {where} ORDER BY check_id DESC", params))
         versions = list(self.db.query(
             "SELECT id AS version_id, target, captured_at, check_id, previous_version_id, publication_count, "
             f"summary, parser_version FROM versions {where} ORDER BY id DESC", params))

@@ -12,9 +12,11 @@ migrations = Migrations("copswatch")
 @migrations()
 def m001_initial(db: Database) -> None:
     db["bodies"].create(
-        {"sha256": str, "size": int, "compression": str, "content": bytes, "first_stored_at": str},
-        pk="sha256",
+        {"id": int, "sha256": str, "size": int, "compression": str, "content": bytes, "first_stored_at": str},
+        pk="id",
+        not_null={"sha256", "content"},
     )
+    db["bodies"].create_index(["sha256"], unique=True)
     db["checks"].create(
         {
             "id": int,
@@ -25,18 +27,17 @@ def m001_initial(db: Database) -> None:
             "outcome": str,
             "reason": str,
             "http_status": int,
-            "final_url": str,
+            "final_url": str,  # NULL when no redirect changed it
             "redirects": str,
             "content_type": str,
             "etag": str,
             "last_modified": str,
-            "body_sha256": str,
-            "body_size": int,
+            "body_id": int,
             "parser_version": str,
             "version_id": int,
         },
         pk="id",
-        foreign_keys=[("body_sha256", "bodies", "sha256")],
+        foreign_keys=[("body_id", "bodies", "id")],
     )
     db["versions"].create(
         {
@@ -53,11 +54,11 @@ def m001_initial(db: Database) -> None:
             "publication_count": int,
             "summary": str,
             "content_sha256": str,
-            "body_sha256": str,
+            "body_id": int,
             "parser_version": str,
         },
         pk="id",
-        foreign_keys=[("check_id", "checks", "id"), ("body_sha256", "bodies", "sha256")],
+        foreign_keys=[("check_id", "checks", "id"), ("body_id", "bodies", "id")],
     )
     db["publications"].create(
         {
@@ -109,7 +110,6 @@ def m001_initial(db: Database) -> None:
         foreign_keys=[("version_id", "versions", "id"), ("publication_id", "publications", "id")],
     )
     db["events"].create_index(["version_id"])
-    db["checks"].create_index(["target", "id"])
     db["checks"].create_index(["version_id"])
     db["versions"].create_index(["target", "id"])
     db.execute(
@@ -134,6 +134,16 @@ def m001_initial(db: Database) -> None:
         JOIN versions v ON v.id = vp.version_id
         JOIN publications p ON p.id = vp.publication_id
         JOIN publication_revisions r ON r.id = vp.revision_id
+        """
+    )
+    db.execute(
+        """
+        CREATE VIEW check_details AS
+        SELECT c.id AS check_id, c.target, c.url, c.started_at, c.duration_ms, c.outcome, c.reason,
+               c.http_status, COALESCE(c.final_url, c.url) AS final_url, c.redirects, c.content_type,
+               c.etag, c.last_modified, b.sha256 AS body_sha256, b.size AS body_size,
+               c.parser_version, c.version_id
+        FROM checks c LEFT JOIN bodies b ON b.id = c.body_id
         """
     )
     db.execute("PRAGMA user_version = 1")

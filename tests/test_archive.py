@@ -32,7 +32,7 @@ def test_record_page_then_same_content_is_unchanged(db):
     assert (first.outcome, again.outcome) == (Outcome.FIRST, Outcome.UNCHANGED)
     assert again.version_id == first.version_id
     assert db.conn.execute("SELECT COUNT(*) FROM events WHERE kind = 'added'").fetchone()[0] == 9
-    stored = db.body(db.conn.execute("SELECT body_sha256 FROM versions").fetchone()[0])
+    stored = db.body(db.conn.execute("SELECT b.sha256 FROM versions v JOIN bodies b ON b.id = v.body_id").fetchone()[0])
     assert stored == body  # the evidence comes back byte for byte
     size = db.conn.execute("SELECT length(content) FROM bodies").fetchone()[0]
     assert size < len(body) / 2  # compressed
