@@ -6,12 +6,18 @@ with none, there is one target, ``buildingtrust``, watching the live page. Shape
     db = "archive.db"                  # $COPSWATCH_DB, --db
     user_agent = "copswatch/0.1 (+…)"  # $COPSWATCH_USER_AGENT
     timeout = 30                       # seconds; $COPSWATCH_TIMEOUT
+    notify = ["mailtos://…"]           # alert channels for every target; $COPSWATCH_NOTIFY (whitespace-separated)
+    operator_notify = ["ntfy://…"]     # anomalies and failing checks; $COPSWATCH_OPERATOR_NOTIFY
+    failure_streak = 3                 # failed checks in a row before the operator hears; $COPSWATCH_FAILURE_STREAK
+    alert_on = ["added", "reappeared", "removed"]  # event kinds that alert (also modified, moved)
+    feed = "feed.xml"                  # Atom feed rewritten after each run; $COPSWATCH_FEED
 
     [targets.buildingtrust]
     url = "https://cops.usdoj.gov/buildingtrust"
     schedule = "0 7 * * *"             # 5-field cron
     timezone = "UTC"
-    notify = ["mailto://…", "json://…"]
+    notify = ["mailto://…", "json://…"]   # added to the top-level channels
+    alert_on = ["added", "removed"]      # overrides the top-level alert_on
     selectors = { listing = "…" }      # CSS selectors overriding the parser's heuristics
 
 Every error names the file, the key and the bad value, and is reported as a usage error (exit 2).
@@ -39,8 +45,9 @@ class Target:
     url: str = LIVE_URL
     schedule: str = "0 7 * * *"
     timezone: str = "UTC"
-    notify: tuple[str, ...] = ()
+    notify: tuple[str, ...] = field(default=(), repr=False)  # may hold secrets: never printed
     selectors: dict[str, str] = field(default_factory=dict)
+    alert_on: tuple[str, ...] | None = None  # None: the top-level alert_on
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,11 @@ class Config:
     db: str = "archive.db"
     user_agent: str | None = None  # None: scraper.fetch.USER_AGENT
     timeout: float = 30.0
+    notify: tuple[str, ...] = field(default=(), repr=False)  # may hold secrets: never printed
+    operator_notify: tuple[str, ...] = field(default=(), repr=False)
+    failure_streak: int = 3
+    alert_on: tuple[str, ...] = ("added", "reappeared", "removed")
+    feed: str | None = None
     targets: dict[str, Target] = field(default_factory=lambda: {DEFAULT_TARGET: Target(DEFAULT_TARGET)})
     source: str | None = None  # the file it was read from
 
@@ -66,7 +78,10 @@ class Config:
 
 _TOP_KEYS = {f.name for f in fields(Config)} - {"targets", "source"}
 _TARGET_KEYS = {f.name for f in fields(Target)} - {"name"}
-_ENV = {"db": "COPSWATCH_DB", "user_agent": "COPSWATCH_USER_AGENT", "timeout": "COPSWATCH_TIMEOUT"}
+_ENV = {"db": "COPSWATCH_DB", "user_agent": "COPSWATCH_USER_AGENT", "timeout": "COPSWATCH_TIMEOUT",
+        "notify": "COPSWATCH_NOTIFY", "operator_notify": "COPSWATCH_OPERATOR_NOTIFY",
+        "failure_streak": "COPSWATCH_FAILURE_STREAK", "feed": "COPSWATCH_FEED"}
+ALERT_KINDS = ("added", "reappeared", "removed", "modified", "moved")
 
 
 def load(path: str | None = None, env: dict | None = None) -> Config:
@@ -92,6 +107,11 @@ def load(path: str | None = None, env: dict | None = None) -> Config:
         db=_string(values.get("db", "archive.db"), "db", where),
         user_agent=_string(values["user_agent"], "user_agent", where) if "user_agent" in values else None,
         timeout=_positive(values.get("timeout", 30.0), "timeout", where),
+        notify=_urls(values.get("notify", []), "notify", where),
+        operator_notify=_urls(values.get("operator_notify", []), "operator_notify", where),
+        failure_streak=_count(values.get("failure_streak", 3), "failure_streak", where),
+        alert_on=_kinds(values.get("alert_on", Config.alert_on), "alert_on", where),
+        feed=_string(values["feed"], "feed", where) if "feed" in values else None,
         source=path,
     )
     if "targets" in raw:
@@ -111,11 +131,6 @@ def _target(name: str, spec, where: str) -> Target:
     url = _string(spec.get("url", LIVE_URL), f"{key}.url", where)
     if not url.startswith(("http://", "https://")):
         raise ConfigError(f"{where}: {key}.url must be an http(s) URL, not {url!r}")
-    notify = spec.get("notify", [])
-    if isinstance(notify, str):
-        notify = notify.split()
-    if not isinstance(notify, list) or not all(isinstance(n, str) for n in notify):
-        raise ConfigError(f"{where}: {key}.notify must be a list of apprise URLs")
     selectors = spec.get("selectors", {})
     if not isinstance(selectors, dict) or not all(isinstance(v, str) for v in selectors.values()):
         raise ConfigError(f"{where}: {key}.selectors must be a table of CSS selectors")
@@ -124,9 +139,37 @@ def _target(name: str, spec, where: str) -> Target:
         url=url,
         schedule=_string(spec.get("schedule", Target.schedule), f"{key}.schedule", where),
         timezone=_string(spec.get("timezone", Target.timezone), f"{key}.timezone", where),
-        notify=tuple(notify),
+        notify=_urls(spec.get("notify", []), f"{key}.notify", where),
         selectors=dict(selectors),
+        alert_on=_kinds(spec["alert_on"], f"{key}.alert_on", where) if "alert_on" in spec else None,
     )
+
+
+def _urls(value, key: str, where: str) -> tuple[str, ...]:
+    """A list of apprise URLs, or one string of whitespace-separated URLs (as in the environment)."""
+    if isinstance(value, str):
+        value = value.split()
+    if not isinstance(value, list) or not all(isinstance(n, str) for n in value):
+        raise ConfigError(f"{where}: {key} must be a list of apprise URLs")
+    return tuple(value)
+
+
+def _kinds(value, key: str, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = value.replace(",", " ").split()
+    if not isinstance(value, (list, tuple)) or any(k not in ALERT_KINDS for k in value):
+        raise ConfigError(f"{where}: {key} must be a list of event kinds from {', '.join(ALERT_KINDS)}, not {value!r}")
+    return tuple(value)
+
+
+def _count(value, key: str, where: str) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if isinstance(value, float) or isinstance(value, bool) or number < 1:
+        raise ConfigError(f"{where}: {key} must be a whole number of at least 1, not {value!r}")
+    return number
 
 
 def _string(value, key: str, where: str) -> str:

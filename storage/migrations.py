@@ -147,3 +147,36 @@ def m001_initial(db: Database) -> None:
         """
     )
     db.execute("PRAGMA user_version = 1")
+
+
+@migrations()
+def m003_deliveries(db: Database) -> None:
+    # The alert outbox (issue 5). A row is enqueued in the transaction that records its event (or, for
+    # operator alerts, right after the check) and is delivered after the commit. Channels are named by
+    # an id (a hash of the channel URL) and a masked display form: the URL itself, which may hold
+    # passwords or tokens, is never stored.
+    db["deliveries"].create(
+        {
+            "id": int,
+            "idempotency_key": str,  # event:<event id>:<channel id>, or operator:<kind>:<check id>:<channel id>
+            "target": str,
+            "event_id": int,  # NULL for operator alerts
+            "check_id": int,  # the check the alert is about (operator alerts) or that recorded the event
+            "kind": str,  # added/reappeared/removed/modified/moved, or anomaly/failing/recovered
+            "channel_id": str,
+            "channel": str,  # masked display form, e.g. mailto://user:****@host
+            "status": str,  # pending or sent
+            "attempts": int,
+            "last_error": str,
+            "created_at": str,
+            "last_attempt_at": str,
+            "sent_at": str,
+        },
+        pk="id",
+        not_null={"idempotency_key", "target", "kind", "channel_id", "status", "attempts", "created_at"},
+        defaults={"status": "pending", "attempts": 0},
+        foreign_keys=[("event_id", "events", "id"), ("check_id", "checks", "id")],
+    )
+    db["deliveries"].create_index(["idempotency_key"], unique=True)
+    db["deliveries"].create_index(["status", "channel_id"])
+    db.execute("PRAGMA user_version = 2")  # its position in this branch; the lead renumbers at merge
