@@ -49,23 +49,30 @@ def check_and_notify(
 ):
     """Check, then deliver: returns the CheckResult and the delivery attempts (``notify.deliver.Attempt``).
 
-    Only a recorded version has publication events, so a failed or anomalous check never enqueues a
-    publication alert; it can enqueue an operator alert (``storage.outbox.operator_alert``) for the
-    operator channels, enqueued right after the check's own transaction.
+    The check enqueues its publication events' deliveries in its own transaction; only a recorded
+    version has such events, so a failed or anomalous check never enqueues a publication alert.
     """
+    result = run_check(archive, client, target, url, clock=clock,
+                       alerts=tuple(c.subscription for c in channels), alert_on_first=alert_on_first)
+    attempts = after_check(archive, result, channels=channels, operator_channels=operator_channels,
+                           failure_streak=failure_streak, feed=feed)
+    return result, attempts
+
+
+def after_check(archive: Archive, result: CheckResult, *, channels=(), operator_channels=(),
+                failure_streak: int = 3, feed: str | None = None):
+    """Enqueue the operator alert the check calls for (if any), deliver everything pending, write the feed."""
     from notify.deliver import deliver_pending
     from storage import outbox
 
-    result = run_check(archive, client, target, url, clock=clock,
-                       alerts=tuple(c.subscription for c in channels), alert_on_first=alert_on_first)
     if operator_channels:
-        kind = outbox.operator_alert(archive.conn, target, result.check_id, failure_streak)
+        kind = outbox.operator_alert(archive.conn, result.target, result.check_id, failure_streak)
         if kind:
-            outbox.enqueue_operator(archive, target, result.check_id, kind,
+            outbox.enqueue_operator(archive, result.target, result.check_id, kind,
                                     [c.subscription for c in operator_channels])
     attempts = deliver_pending(archive, [*channels, *operator_channels])
     if feed:
         from notify import feed as atom
 
-        atom.write(feed, atom.atom(outbox.feed_events(archive), link=url))
-    return result, attempts
+        atom.write(feed, atom.atom(outbox.feed_events(archive), link=result.url))
+    return attempts
