@@ -126,10 +126,14 @@ def run(url, notify_urls, alert_on, alert_on_first, config_path, db_path, target
     channels, operator_channels = alert_channels(config, chosen, notify_urls, alert_on)
     with open_archive(config.db, create=True) as archive, \
             make_client(user_agent=config.user_agent or USER_AGENT, timeout=config.timeout) as client:
-        result, attempts = check_and_notify(
-            archive, client, chosen.name, url or chosen.url, channels=channels, operator_channels=operator_channels,
-            alert_on_first=alert_on_first, failure_streak=config.failure_streak, feed=config.feed,
-        )
+        try:
+            result, attempts = check_and_notify(
+                archive, client, chosen.name, url or chosen.url, channels=channels,
+                operator_channels=operator_channels, alert_on_first=alert_on_first,
+                failure_streak=config.failure_streak, feed=config.feed,
+            )
+        except CopswatchError as exc:  # the feed could not be written; check and alerts are done
+            fail(exc)
     if as_json:
         emit_json(result.public())
     else:

@@ -9,6 +9,7 @@ import sys
 import click
 
 from copswatch.cli import ConfigurationError, archive_options, cli, emit_json, json_option, open_archive, safe, settings
+from copswatch.errors import CopswatchError
 
 
 def alert_channels(config, target, extra_urls=(), kinds=None):
@@ -118,6 +119,9 @@ def feed(output, limit, config_path, db_path, target):
     with open_archive(config.db) as archive:
         data = atom.atom(outbox.feed_events(archive, target, limit), link=link, target=target)
     if output:
-        atom.write(output, data)
+        try:
+            atom.write(output, data)
+        except CopswatchError as exc:
+            raise click.ClickException(str(exc)) from None
     else:
         click.echo(data.decode("utf-8"), nl=False)

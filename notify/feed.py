@@ -9,6 +9,7 @@ import os
 import tempfile
 from datetime import UTC, datetime
 
+from notify.errors import FeedError
 from notify.messages import LABELS, facts, escape, html_link
 from storage.outbox import PublicationEvent
 
@@ -45,15 +46,18 @@ def atom(events: list[PublicationEvent], *, link: str, target: str | None = None
 def write(path: str, data: bytes) -> None:
     """Replace the file atomically, so a feed reader never fetches half a feed."""
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".feed-", suffix=".xml")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".feed-", suffix=".xml")
+    except OSError as exc:
+        raise FeedError(f"cannot write the feed {path}: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
-    except BaseException:
+    except OSError as exc:
         os.unlink(tmp)
-        raise
+        raise FeedError(f"cannot write the feed {path}: {exc.strerror}") from None
 
 
 def _when(iso: str) -> datetime:

@@ -382,3 +382,50 @@ def test_recording_without_channels_enqueues_nothing(site, db_path):
         run_check(archive, client, "t", url)
     assert rows(db_path, "SELECT COUNT(*) FROM events WHERE kind = 'added'") == [(9,)]
     assert rows(db_path, "SELECT COUNT(*) FROM deliveries") == [(0,)]
+
+
+def test_a_crash_after_delivery_never_sends_again(site, cli_run, webhook, tmp_path, monkeypatch):
+    monkeypatch.setenv("COPSWATCH_FEED", str(tmp_path / "missing-dir" / "feed.xml"))
+    url = site.serve(OLDER)
+    cli_run("run", "--url", url, "--notify", webhook.url)
+    site.serve(NEWER)
+    crashed = cli_run("run", "--url", url, "--notify", webhook.url)  # delivered, then the feed write fails
+    assert crashed.exit_code == 1 and crashed.stderr.startswith("Error: cannot write the feed")
+    monkeypatch.setenv("COPSWATCH_FEED", str(tmp_path / "feed.xml"))
+    assert cli_run("run", "--url", url, "--notify", webhook.url).exit_code == 0
+    assert len(webhook.posts) == 1
+    assert len(feedparser.parse((tmp_path / "feed.xml").read_bytes()).entries) == 3
+
+
+def test_events_and_their_deliveries_are_one_transaction(site, db_path):
+    from notify.channels import channels
+    from schedules.job import run_check
+
+    subscriptions = tuple(c.subscription for c in channels(["json://127.0.0.1:9/a", "json://127.0.0.1:9/b"]))
+    with Archive(db_path) as archive, make_client() as client:
+        url = site.serve(OLDER)
+        run_check(archive, client, "t", url, alerts=subscriptions)
+        archive.conn.execute("CREATE TRIGGER boom BEFORE INSERT ON spotlight_items BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+        site.serve(NEWER)
+        with pytest.raises(sqlite3.IntegrityError):
+            run_check(archive, client, "t", url, alerts=subscriptions)
+        assert rows(db_path, "SELECT COUNT(*) FROM deliveries") == [(0,)]
+        assert rows(db_path, "SELECT COUNT(*) FROM events") == [(6,)]  # the baseline's only
+        archive.conn.execute("DROP TRIGGER boom")
+        run_check(archive, client, "t", url, alerts=subscriptions)
+    keys = [r[0] for r in rows(db_path, "SELECT idempotency_key FROM deliveries ORDER BY id")]
+    assert len(keys) == 6 and len(set(keys)) == 6  # three events × two channels
+    assert all(k.startswith("event:") for k in keys)
+
+
+def test_alert_commands_have_help(cli_run):
+    for argv in (["alerts", "--help"], ["alerts", "list", "--help"], ["alerts", "retry", "--help"], ["feed", "--help"]):
+        result = cli_run(*argv, db=False)
+        assert result.exit_code == 0 and "Usage:" in result.stdout
+
+
+def test_alerts_list_on_an_empty_archive(site, cli_run):
+    cli_run("run", "--url", site.serve(OLDER))
+    listed = cli_run("alerts", "list", "--pending")
+    assert listed.exit_code == 0 and "no pending deliveries" in listed.stdout
+    assert cli_run("alerts", "list", "--json").data == []
