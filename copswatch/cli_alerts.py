@@ -13,14 +13,12 @@ from copswatch.errors import CopswatchError
 
 
 def alert_channels(config, target, extra_urls=(), kinds=None):
-    """(publication channels, operator channels) for a configured target."""
-    from notify.channels import channels, operator_channels
+    """(publication channels, operator channels) for a target; a bad URL is a usage error."""
+    from notify.channels import from_config
     from notify.errors import ChannelError
 
-    kinds = kinds or target.alert_on or config.alert_on
     try:
-        return (channels([*config.notify, *target.notify, *extra_urls], frozenset(kinds)),
-                operator_channels(config.operator_notify))
+        return from_config(config, target, extra_urls, kinds)
     except ChannelError as exc:
         raise ConfigurationError(str(exc)) from None
 
