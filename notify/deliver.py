@@ -55,7 +55,7 @@ def send(channel: Channel, message: messages.Message) -> str | None:
     formats = app[0].notify_format
     preferred = formats[0] if isinstance(formats, tuple) else formats
     as_html = preferred == apprise.NotifyFormat.HTML
-    with apprise.LogCapture(level=apprise.logging.WARNING) as log:
+    with apprise.LogCapture(level=apprise.logging.WARNING, fmt="%(message)s") as log:
         ok = app.notify(
             title=message.title, body=message.html if as_html else message.text,
             body_format=apprise.NotifyFormat.HTML if as_html else apprise.NotifyFormat.TEXT,

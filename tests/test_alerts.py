@@ -429,3 +429,27 @@ def test_alerts_list_on_an_empty_archive(site, cli_run):
     listed = cli_run("alerts", "list", "--pending")
     assert listed.exit_code == 0 and "no pending deliveries" in listed.stdout
     assert cli_run("alerts", "list", "--json").data == []
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("failure_streak = 0", "failure_streak must be a whole number"),
+    ('alert_on = ["added", "renamed"]', "alert_on must be a list of event kinds"),
+    ("operator_notify = 3", "operator_notify must be a list of apprise URLs"),
+    ('[targets.bt]\nalert_on = ["sometimes"]', "targets.bt.alert_on must be a list of event kinds"),
+])
+def test_bad_alert_settings_are_usage_errors(cli_run, tmp_path, setting, message):
+    config = tmp_path / "copswatch.toml"
+    config.write_text(setting + "\n")
+    result = cli_run("alerts", "list", "--config", config)
+    assert result.exit_code == 2 and message in result.stderr
+
+
+def test_alert_settings_from_file_and_environment(tmp_path):
+    from copswatch.config import load
+
+    config = tmp_path / "c.toml"
+    config.write_text('alert_on = "added modified"\nfailure_streak = 5\n[targets.bt]\nnotify = "json://a json://b"\n')
+    loaded = load(str(config), env={"COPSWATCH_FAILURE_STREAK": "2", "COPSWATCH_OPERATOR_NOTIFY": "ntfy://x ntfy://y"})
+    assert loaded.alert_on == ("added", "modified") and loaded.failure_streak == 2
+    assert loaded.operator_notify == ("ntfy://x", "ntfy://y") and loaded.targets["bt"].notify == ("json://a", "json://b")
+    assert "json://a" not in repr(loaded)  # channel URLs may hold secrets: never in a repr or a log
