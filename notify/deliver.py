@@ -2,8 +2,9 @@
 
 Each row is marked sent right after its channel accepted the message, in its own transaction; a
 failure leaves it pending with the error and one more attempt, to be retried on the next run or by
-`copswatch alerts retry`. At least once: a crash between a channel's acceptance and the mark (a few
-milliseconds), or two processes delivering at once, can send a message twice; nothing can lose one.
+`copswatch alerts retry`. Rows are claimed for ten minutes before sending, so two processes delivering
+at once do not both send them. At least once: a crash between a channel's acceptance and the mark
+(a few milliseconds) can send a message twice on the next delivery; nothing can lose one.
 """
 
 from dataclasses import dataclass
@@ -32,6 +33,10 @@ def deliver_pending(archive, channels) -> list[Attempt]:
         batches.setdefault(key, []).append(d)
     attempts = []
     for (channel_id, *_), batch in batches.items():
+        claimed = set(outbox.claim(archive, [d.id for d in batch]))
+        batch = [d for d in batch if d.id in claimed]  # another deliverer has the rest in hand
+        if not batch:
+            continue
         if batch[0].event:
             message = messages.publications(batch[0].target, [d.event for d in batch])
         else:

@@ -171,6 +171,7 @@ def m003_deliveries(db: Database) -> None:
             "created_at": str,
             "last_attempt_at": str,
             "sent_at": str,
+            "claimed_until": str,  # a deliverer is sending it until then; another one leaves it alone
         },
         pk="id",
         not_null={"idempotency_key", "target", "kind", "channel_id", "status", "attempts", "created_at"},

@@ -9,7 +9,7 @@ a no-op. Channels arrive as plain ``Subscription`` values: storage never sees a 
 import json
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 PUBLICATION_KINDS = ("added", "reappeared", "removed", "modified", "moved")
 DEFAULT_KINDS = frozenset({"added", "reappeared", "removed"})
@@ -79,8 +79,8 @@ class Delivery:
         }
 
 
-def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+def now(after: timedelta = timedelta()) -> str:
+    return (datetime.now(UTC) + after).isoformat(timespec="milliseconds")
 
 
 def enqueue_events(conn: sqlite3.Connection, version_id: int, subscriptions, at: str) -> None:
@@ -196,6 +196,24 @@ def _bad_run(conn, target: str, check_id: int, kind: str) -> int:
     ).fetchone()[0]
 
 
+def claim(archive, ids, lease: timedelta = timedelta(minutes=10)) -> list[int]:
+    """Claim pending rows for one sending, so a second process delivering at the same time skips them.
+
+    A claim expires after ``lease``, so a deliverer that died mid-send never blocks a row for good.
+    """
+    claimed = []
+    with archive.transaction():
+        for delivery_id in ids:
+            cursor = archive.conn.execute(
+                "UPDATE deliveries SET claimed_until = ? WHERE id = ? AND status = 'pending' "
+                "AND (claimed_until IS NULL OR claimed_until < ?)",
+                [now(lease), delivery_id, now()],
+            )
+            if cursor.rowcount:
+                claimed.append(delivery_id)
+    return claimed
+
+
 def mark_sent(archive, ids) -> None:
     _mark(archive, ids, "status = 'sent', sent_at = :at, last_error = NULL")
 
@@ -208,7 +226,8 @@ def _mark(archive, ids, assignments: str, **values) -> None:
     with archive.transaction():
         for delivery_id in ids:
             archive.conn.execute(
-                f"UPDATE deliveries SET {assignments}, attempts = attempts + 1, last_attempt_at = :at "
+                f"UPDATE deliveries SET {assignments}, attempts = attempts + 1, last_attempt_at = :at, "
+                "claimed_until = NULL "
                 "WHERE id = :id AND status = 'pending'",
                 {"at": now(), "id": delivery_id, **values},
             )

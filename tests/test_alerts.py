@@ -36,7 +36,8 @@ def new_links(page_url: str) -> list[str]:
 
 SCRIPT_TITLE = "Civilian Oversight <script>alert(1)</script> & Co"
 NEWER_WITH_SCRIPT = NEWER.replace(
-    b"Civilian Oversight of the Police in Major Cities", b"Civilian Oversight &lt;script&gt;alert(1)&lt;/script&gt; &amp; Co"
+    b"Civilian Oversight of the Police in Major Cities",
+    b"Civilian Oversight &lt;script&gt;alert(1)&lt;/script&gt; &amp; Co",
 )
 
 
@@ -405,7 +406,8 @@ def test_events_and_their_deliveries_are_one_transaction(site, db_path):
     with Archive(db_path) as archive, make_client() as client:
         url = site.serve(OLDER)
         run_check(archive, client, "t", url, alerts=subscriptions)
-        archive.conn.execute("CREATE TRIGGER boom BEFORE INSERT ON spotlight_items BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+        archive.conn.execute(
+            "CREATE TRIGGER boom BEFORE INSERT ON spotlight_items BEGIN SELECT RAISE(ABORT, 'disk full'); END")
         site.serve(NEWER)
         with pytest.raises(sqlite3.IntegrityError):
             run_check(archive, client, "t", url, alerts=subscriptions)
@@ -419,8 +421,8 @@ def test_events_and_their_deliveries_are_one_transaction(site, db_path):
 
 
 def test_alert_commands_have_help(cli_run):
-    for argv in (["alerts", "--help"], ["alerts", "list", "--help"], ["alerts", "retry", "--help"], ["feed", "--help"]):
-        result = cli_run(*argv, db=False)
+    for argv in (["alerts"], ["alerts", "list"], ["alerts", "retry"], ["feed"]):
+        result = cli_run(*argv, "--help", db=False)
         assert result.exit_code == 0 and "Usage:" in result.stdout
 
 
@@ -453,3 +455,31 @@ def test_alert_settings_from_file_and_environment(tmp_path):
     assert loaded.alert_on == ("added", "modified") and loaded.failure_streak == 2
     assert loaded.operator_notify == ("ntfy://x", "ntfy://y") and loaded.targets["bt"].notify == ("json://a", "json://b")
     assert "json://a" not in repr(loaded)  # channel URLs may hold secrets: never in a repr or a log
+
+
+def test_rows_claimed_by_another_deliverer_are_left_alone(site, cli_run, db_path, webhook):
+    from notify.channels import channels
+    from notify.deliver import deliver_pending
+    from storage import outbox
+
+    url = site.serve(OLDER)
+    cli_run("run", "--url", url)
+    site.serve(NEWER)
+    cli_run("run", "--url", url, "--notify", "json://127.0.0.1:9/unused")  # enqueued for another channel
+    hook = channels([webhook.url])
+    with Archive(db_path) as archive:
+        archive.conn.execute("UPDATE deliveries SET channel_id = ?, channel = ?", [hook[0].id, hook[0].display])
+        archive.conn.commit()
+        ids = [d.id for d in outbox.deliveries(archive, pending_only=True)]
+        assert outbox.claim(archive, ids[:1]) == ids[:1]  # another process is sending the first one
+        assert outbox.claim(archive, ids) == ids[1:]  # a claim is exclusive
+        archive.conn.execute("UPDATE deliveries SET claimed_until = NULL WHERE id != ?", [ids[0]])
+        archive.conn.commit()
+        attempts = deliver_pending(archive, hook)
+        assert [a.delivery_ids for a in attempts] == [tuple(ids[1:])]
+        expired = "2000-01-01T00:00:00.000+00:00"
+        archive.conn.execute("UPDATE deliveries SET claimed_until = ? WHERE id = ?", [expired, ids[0]])
+        archive.conn.commit()
+        assert [a.delivery_ids for a in deliver_pending(archive, hook)] == [(ids[0],)]
+    assert [p["message"].count("New publication:") for p in webhook.posts] == [2, 1]
+    assert rows(db_path, "SELECT COUNT(*) FROM deliveries WHERE status = 'sent' AND claimed_until IS NULL") == [(3,)]
