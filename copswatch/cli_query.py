@@ -161,7 +161,7 @@ class _stdout:
     """Standard output as a context manager that is not closed afterwards."""
 
     def __enter__(self):
-        return click.get_text_stream("stdout")
+        return sys.stdout
 
     def __exit__(self, *exc):
         sys.stdout.flush()
