@@ -157,7 +157,6 @@ def m004_query_views(db: Database) -> None:
     db["events"].create_index(["publication_id"])
     db["publication_revisions"].create_index(["url"])
     db["publications"].create_index(["target", "first_seen_at"])
-    db["publications"].create_index(["last_version_id"])
     db["version_publications"].create_index(["revision_id"])
     # Every title and description ever archived; the triggers keep the index in step with new rows.
     db["publication_revisions"].enable_fts(["title", "description"], create_triggers=True)

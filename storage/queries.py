@@ -86,7 +86,7 @@ def new_since(archive: Archive, target: str | None, since: datetime | None) -> l
     where, params = _target_filter(target, "p.target")
     if since:
         where, params = f"{where} AND p.first_seen_at >= ?", [*params, iso(since)]
-    return list(_rows(
+    return [{**row, "listed": bool(row["listed"])} for row in _rows(
         archive,
         "SELECT p.target, p.key, p.first_version_id AS version_id, p.first_seen_at, r.title, r.url, "
         "r.description, s.listed FROM publications p "
@@ -95,7 +95,7 @@ def new_since(archive: Archive, target: str | None, since: datetime | None) -> l
         "JOIN publication_spans s ON s.publication_id = p.id "
         f"WHERE {where} ORDER BY p.first_seen_at, p.id",
         params,
-    ))
+    )]
 
 
 def removed_since(archive: Archive, target: str | None, since: datetime | None) -> list[dict]:
