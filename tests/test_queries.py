@@ -321,3 +321,33 @@ def test_datasette_metadata_describes_every_table_and_view(archive_path):
     described = set(datasette_metadata("x")["databases"]["x"]["tables"])
     assert {"checks", "versions", "publications", "events", "publication_spans"} <= names
     assert names - {"_sqlite_migrations"} <= described
+
+
+def test_upgrading_an_existing_archive_indexes_what_it_already_holds(site, db_path, cli_run):
+    import sqlite3
+
+    from sqlite_utils import Database
+
+    from storage import SCHEMA_VERSION
+    from storage.migrations import migrations
+
+    conn = sqlite3.connect(db_path)
+    migrations.apply(Database(conn), stop_before="m004_query_views")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")  # so that recording does not upgrade it yet
+    conn.close()
+    with Archive(db_path) as archive, make_client() as client:  # an archive written before m004
+        for night, listing in NIGHTS[:4]:
+            moment = datetime.fromisoformat(night)
+            run_check(archive, client, "buildingtrust", site.serve(page(listing)), clock=lambda: moment)
+        assert not archive.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'publication_spans'").fetchall()
+        archive.conn.execute("PRAGMA user_version = 1")
+    result = cli_run("search", "civilian oversight", "--json")  # opening applies m004
+    assert result.exit_code == 0
+    assert [r["versions"] for r in result.data] == [[1, 2], [3]]
+    assert [r["key"] for r in cli_run("removed", "--json").data] == ["cops-p300"]
+
+
+def test_browse_refuses_a_missing_archive(tmp_path, cli_run):
+    result = cli_run("browse", "--no-open", "--db", tmp_path / "nothing.db", db=False)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: ")
