@@ -131,15 +131,20 @@ def compact(ids: list[int]) -> str:
 
 
 @cli.command()
-@click.option("--format", "fmt", type=click.Choice(["json", "ndjson", "csv"]), default="json", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["json", "ndjson", "csv"]), default=None,
+              help="Output format [default: json].")
 @click.option("--output", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write to this file instead of standard output.")
 @archive_options
-def export(fmt, output, config_path, db_path, target):
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+def export(fmt, output, config_path, db_path, target, as_json):
     """Every publication ever seen: current state, first and last seen (fields in the README)."""
     from storage.queries import EXPORT_FIELDS
     from storage.queries import export as rows
 
+    if as_json and fmt not in (None, "json"):
+        raise click.UsageError("--json and --format csv/ndjson contradict each other")
+    fmt = fmt or "json"
     config = settings(config_path, db_path)
     with open_archive(config.db) as archive, \
             (open(output, "w", encoding="utf-8", newline="") if output else _stdout()) as out:

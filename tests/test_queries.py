@@ -245,6 +245,8 @@ def test_export_formats_share_stable_fields(archive_path, cli_run, tmp_path):
     assert (justice["listed"], justice["position"], justice["first_seen_at"], justice["removed_at"]) == (
         False, None, at("2025-03-05T07:00:00Z"), at("2026-01-15T07:00:00Z"))
     assert (rows[1]["title"], rows[1]["position"], rows[1]["revision_count"]) == (FORCE_3[1], 2, 3)
+    assert cli_run("export", "--json").data == rows
+    assert cli_run("export", "--json", "--format", "csv").exit_code == 2
     ndjson = cli_run("export", "--format", "ndjson")
     assert [json.loads(line) for line in ndjson.stdout.splitlines()] == rows
     out = tmp_path / "pubs.csv"
