@@ -195,11 +195,9 @@ def show(version, at, config_path, db_path, target, as_json):
 @json_option
 def history(since, until, changes_only, config_path, db_path, target, as_json):
     """List checks and versions, newest first (all targets unless --target)."""
-    from storage.queries import history as query_history
-
     config = settings(config_path, db_path)
     with open_archive(config.db) as archive:
-        data = query_history(archive, target, since=since, until=until, changes_only=changes_only)
+        data = archive.history(target, since=since, until=until, changes_only=changes_only)
     if as_json:
         emit_json(data)
         return

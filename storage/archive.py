@@ -415,6 +415,12 @@ class Archive:
         )
         return old, new, changes
 
+    def history(self, target: str | None = None, **window) -> dict:
+        """Checks and versions, newest first; ``window``: since, until, changes_only (storage.queries)."""
+        from storage.queries import history
+
+        return history(self, target, **window)
+
     def body(self, digest: str) -> bytes:
         row = self.db.execute("SELECT compression, content FROM bodies WHERE sha256 = ?", [digest]).fetchone()
         if row is None:
