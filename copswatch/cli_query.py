@@ -199,23 +199,22 @@ def stats(config_path, db_path, target, as_json):
 @archive_options
 def browse(port, open_browser, config_path, db_path, target):
     """Open the archive in Datasette (read-only), with canned queries (needs `pip install copswatch[browse]`)."""
-    import importlib.util
-    import subprocess
     import tempfile
     from pathlib import Path
 
     from copswatch.cli import ConfigurationError
 
-    if importlib.util.find_spec("datasette") is None:
-        raise ConfigurationError("Datasette is not installed: pip install 'copswatch[browse]'")
+    try:
+        from datasette.cli import cli as datasette
+    except ImportError:
+        raise ConfigurationError("Datasette is not installed: pip install 'copswatch[browse]'") from None
     config = settings(config_path, db_path)
     open_archive(config.db).close()  # a clear error for a missing or foreign file, and the schema is current
     with tempfile.TemporaryDirectory() as tmp:
         metadata = Path(tmp) / "metadata.json"
         metadata.write_text(json.dumps(datasette_metadata(Path(config.db).stem)), encoding="utf-8")
-        argv = [sys.executable, "-m", "datasette", "serve", config.db, "--metadata", str(metadata),
-                "--port", str(port)] + (["--open"] if open_browser else [])
-        sys.exit(subprocess.call(argv))
+        argv = ["serve", config.db, "--metadata", str(metadata), "--port", str(port)]
+        datasette.main(argv + (["--open"] if open_browser else []), prog_name="datasette")
 
 
 def datasette_metadata(database: str) -> dict:

@@ -353,3 +353,12 @@ def test_browse_refuses_a_missing_archive(tmp_path, cli_run):
     result = cli_run("browse", "--no-open", "--db", tmp_path / "nothing.db", db=False)
     assert result.exit_code == 2
     assert result.stderr.startswith("Error: ")
+
+
+def test_browse_without_datasette_says_how_to_install_it(archive_path, cli_run, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "datasette.cli", None)  # as if the [browse] extra were not installed
+    result = cli_run("browse", "--no-open")
+    assert result.exit_code == 2
+    assert "pip install 'copswatch[browse]'" in result.stderr
