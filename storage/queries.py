@@ -88,7 +88,7 @@ def new_since(archive: Archive, target: str | None, since: datetime | None) -> l
         where, params = f"{where} AND p.first_seen_at >= ?", [*params, iso(since)]
     return [{**row, "listed": bool(row["listed"])} for row in _rows(
         archive,
-        "SELECT p.target, p.key, p.first_version_id AS version_id, p.first_seen_at, r.title, r.url, "
+        "SELECT p.target, p.key, p.first_version_id AS version_id, p.first_version_id, p.first_seen_at, r.title, r.url, "
         "r.description, s.listed FROM publications p "
         "JOIN publication_revisions r ON r.id = (SELECT MIN(id) FROM publication_revisions "
         "                                          WHERE publication_id = p.id) "
@@ -102,7 +102,7 @@ def removed_since(archive: Archive, target: str | None, since: datetime | None) 
     """Publications not listed now whose removal was captured at or after ``since``, oldest first.
 
     ``last_seen_at`` is the last successful check that read the page listing it;
-    ``removed_version_id``/``removed_at`` the first version without it.
+    ``version_id`` (also ``removed_version_id``) and ``removed_at`` the first version without it.
     """
     where, params = _target_filter(target, "s.target")
     if since:
@@ -111,7 +111,8 @@ def removed_since(archive: Archive, target: str | None, since: datetime | None) 
         {**row, "listed": bool(row["listed"])} for row in _rows(
             archive,
             "SELECT s.target, s.key, s.title, s.url, s.description, s.first_seen_at, s.last_version_id, "
-            "s.last_seen_at, s.removed_version_id, s.removed_at, s.listed FROM publication_spans s "
+            "s.last_seen_at, s.removed_version_id AS version_id, s.removed_version_id, s.removed_at, s.listed "
+            "FROM publication_spans s "
             f"WHERE NOT s.listed AND {where} ORDER BY s.removed_at, s.key",
             params,
         )

@@ -130,7 +130,7 @@ def test_removed_since_lists_what_is_gone_with_last_seen_and_where_it_vanished(a
     assert result.data == [{
         "target": "buildingtrust", "key": "cops-p400", "title": JUSTICE[1], "url": JUSTICE[3],
         "description": JUSTICE[2], "first_seen_at": at("2025-03-05T07:00:00Z"), "last_version_id": 4,
-        "last_seen_at": at("2025-12-01T07:00:00Z"), "removed_version_id": 5,
+        "last_seen_at": at("2025-12-01T07:00:00Z"), "version_id": 5, "removed_version_id": 5,
         "removed_at": at("2026-01-15T07:00:00Z"), "listed": False,
     }]
     # The guide vanished in June but came back in September: it is not "removed" now.
