@@ -483,3 +483,72 @@ def test_rows_claimed_by_another_deliverer_are_left_alone(site, cli_run, db_path
         assert [a.delivery_ids for a in deliver_pending(archive, hook)] == [(ids[0],)]
     assert [p["message"].count("New publication:") for p in webhook.posts] == [2, 1]
     assert rows(db_path, "SELECT COUNT(*) FROM deliveries WHERE status = 'sent' AND claimed_until IS NULL") == [(3,)]
+
+
+def test_any_sequence_of_nights_and_outages_delivers_each_event_exactly_once(tmp_path):
+    """Random listings night after night, the channel up or down (HTTP 500) each night: once all is
+    retried with the channel up, the receiver got every alerting event exactly once, in order."""
+    from datetime import UTC, datetime, timedelta
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from notify.channels import channels
+    from notify.deliver import deliver_pending
+    from scraper.model import FetchResult, Page, Publication
+
+    hook = Webhook()
+    state = {"up": True}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            if state["up"]:
+                hook.posts.append(json.loads(body))
+            self.send_response(200 if state["up"] else 500)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    hook.server = ThreadingHTTPServer(("127.0.0.1", hook.port), Handler)
+    threading.Thread(target=hook.server.serve_forever, daemon=True).start()
+    channel = channels([hook.url])
+    labels = {"New publication": "added", "Reappeared (listed before, then removed, now back)": "reappeared",
+              "Removed": "removed"}
+    runs = iter(range(10**6))
+
+    @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.lists(st.tuples(st.sets(st.integers(0, 5), min_size=1), st.booleans()), min_size=2, max_size=6))
+    def check(nights):
+        hook.posts.clear()
+        path = tmp_path / f"a{next(runs)}.db"
+        start = datetime(2026, 1, 1, tzinfo=UTC)
+        with Archive(path) as archive:
+            for night, (listed, up) in enumerate(nights):
+                state["up"] = up
+                page = Page("https://example.org/bt", "t", "h", "", tuple(
+                    Publication(f"k{i}", f"Pub {i}", f"https://example.org/{i}.pdf", "", pos)
+                    for pos, i in enumerate(sorted(listed), 1)))
+                fetch = FetchResult("https://example.org/bt", "https://example.org/bt", 200, {},
+                                    str(sorted(listed)).encode(), start + timedelta(days=night), 1.0)
+                archive.record_page("bt", fetch, page, "1", alerts=(channel[0].subscription,))
+                deliver_pending(archive, channel)
+            state["up"] = True
+            deliver_pending(archive, channel)
+            expected = archive.conn.execute(
+                "SELECT e.kind, p.key FROM events e JOIN publications p ON p.id = e.publication_id "
+                "JOIN versions v ON v.id = e.version_id WHERE v.previous_version_id IS NOT NULL "
+                "AND e.kind IN ('added', 'reappeared', 'removed') ORDER BY e.id").fetchall()
+            assert archive.conn.execute("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'").fetchone() == (0,)
+        received = [
+            (labels[line.split(": Pub ")[0]], "k" + line.split(": Pub ")[1])
+            for post in hook.posts for line in post["message"].splitlines() if ": Pub " in line
+        ]
+        assert received == [tuple(row) for row in expected]
+
+    try:
+        check()
+    finally:
+        hook.stop()
