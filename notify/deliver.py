@@ -61,10 +61,13 @@ def send(channel: Channel, message: messages.Message) -> str | None:
     preferred = formats[0] if isinstance(formats, tuple) else formats
     as_html = preferred == apprise.NotifyFormat.HTML
     with apprise.LogCapture(level=apprise.logging.WARNING, fmt="%(message)s") as log:
-        ok = app.notify(
-            title=message.title, body=message.html if as_html else message.text,
-            body_format=apprise.NotifyFormat.HTML if as_html else apprise.NotifyFormat.TEXT,
-        )
+        try:
+            ok = app.notify(
+                title=message.title, body=message.html if as_html else message.text,
+                body_format=apprise.NotifyFormat.HTML if as_html else apprise.NotifyFormat.TEXT,
+            )
+        except Exception as exc:  # a plugin's own bug must not stop the other channels' deliveries
+            return _mask(channel, f"{type(exc).__name__}: {exc}")
         logged = log.getvalue()
     if ok:
         return None

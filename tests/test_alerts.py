@@ -552,3 +552,23 @@ def test_any_sequence_of_nights_and_outages_delivers_each_event_exactly_once(tmp
         check()
     finally:
         hook.stop()
+
+
+def test_smtp_server_down_then_up_gets_the_email_exactly_once(site, cli_run):
+    mailbox = Mailbox()
+    port = free_port()  # no SMTP server yet: connection refused
+    url = f"mailto://127.0.0.1:{port}?from=watch@example.org&to=reader@example.org"
+    page = site.serve(OLDER)
+    cli_run("run", "--url", page, "--notify", url)
+    site.serve(NEWER)
+    assert "not delivered" in cli_run("run", "--url", page, "--notify", url).stderr
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        for _ in range(3):
+            assert cli_run("run", "--url", page, "--notify", url).exit_code == 0
+    finally:
+        controller.stop()
+    (mail,) = mailbox.messages
+    text, _ = mailbox.bodies(mail)
+    assert [t for t in NEW_TITLES if f"New publication: {t}" in text] == NEW_TITLES
