@@ -1,13 +1,14 @@
 """An Atom feed (RFC 4287) of publication events, built with feedgen.
 
-One entry per event, its id a tag URI (RFC 4151) from the target and the event id, so an entry keeps
-its id however often the feed is rewritten. Each target's baseline (its first version) is left out.
+One entry per event, its id a tag URI (RFC 4151) from the target, the check that recorded the event,
+its kind and the publication key, so an entry keeps its id however often the feed is rewritten. Each target's baseline (its first version) is left out.
 Scraped text goes into text elements or escaped HTML; feedgen (lxml) escapes it again as XML.
 """
 
 import os
 import tempfile
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 from notify.errors import FeedError
 from notify.messages import LABELS, facts, escape, html_link
@@ -17,7 +18,9 @@ TAG = "tag:copswatch,2026:"
 
 
 def entry_id(event: PublicationEvent) -> str:
-    return f"{TAG}{event.target}/event/{event.event_id}"
+    """What the event is (the check that recorded it, its kind, the publication), not a row id that
+    re-deriving history could renumber."""
+    return f"{TAG}{quote(event.target, safe='')}/{event.check_id}/{event.kind}/{quote(event.key, safe='')}"
 
 
 def atom(events: list[PublicationEvent], *, link: str, target: str | None = None) -> bytes:

@@ -219,7 +219,8 @@ def m003_deliveries(db: Database) -> None:
     db["deliveries"].create(
         {
             "id": int,
-            "idempotency_key": str,  # event:<event id>:<channel id>, or operator:<kind>:<check id>:<channel id>
+            # event:<check id>:<kind>:<publication key>:<channel id>, or operator:<kind>:<check id>:<channel id>
+            "idempotency_key": str,
             "target": str,
             "event_id": int,  # NULL for operator alerts
             "check_id": int,  # the check the alert is about (operator alerts) or that recorded the event
@@ -233,11 +234,13 @@ def m003_deliveries(db: Database) -> None:
             "last_attempt_at": str,
             "sent_at": str,
             "claimed_until": str,  # a deliverer is sending it until then; another one leaves it alone
+            "payload": str,  # the event as JSON (title, url, description, first seen, changes…), as recorded
         },
         pk="id",
         not_null={"idempotency_key", "target", "kind", "channel_id", "status", "attempts", "created_at"},
         defaults={"status": "pending", "attempts": 0},
-        foreign_keys=[("event_id", "events", "id"), ("check_id", "checks", "id")],
+        # No foreign key to events: re-deriving history rebuilds them; the payload keeps what was alerted.
+        foreign_keys=[("check_id", "checks", "id")],
     )
     db["deliveries"].create_index(["idempotency_key"], unique=True)
     db["deliveries"].create_index(["status", "channel_id"])

@@ -2,8 +2,13 @@
 
 Publication deliveries are enqueued inside the transaction that records their events, so an event
 and its deliveries exist together or not at all; delivery (``notify/``) happens after the commit and
-marks each row sent right after the channel accepted it. The idempotency key makes enqueuing twice
-a no-op. Channels arrive as plain ``Subscription`` values: storage never sees a channel's URL.
+marks each row sent right after the channel accepted it. Channels arrive as plain ``Subscription``
+values: storage never sees a channel's URL.
+
+A delivery carries a copy of its event (``payload``) and an idempotency key made of what the event
+*is* — the check that recorded it, its kind, the publication key, the channel — not of row ids: re-
+deriving history (``reparse`` deletes and rebuilds events, and SQLite reuses freed row ids) can then
+neither orphan a pending alert nor make a new event look already sent.
 """
 
 import json
@@ -28,7 +33,8 @@ class Subscription:
 
 @dataclass(frozen=True)
 class PublicationEvent:
-    event_id: int
+    event_id: int  # the events row, as recorded (history re-derivation may renumber events)
+    check_id: int  # the check that recorded the event's version
     target: str
     kind: str
     key: str
@@ -42,7 +48,7 @@ class PublicationEvent:
 
     def public(self) -> dict:
         return {
-            "event_id": self.event_id, "target": self.target, "kind": self.kind, "key": self.key,
+            "event_id": self.event_id, "check_id": self.check_id, "target": self.target, "kind": self.kind, "key": self.key,
             "title": self.title, "url": self.url, "description": self.description,
             "first_seen_at": self.first_seen_at, "at": self.at, "page_url": self.page_url,
             "changes": self.changes,
@@ -85,18 +91,19 @@ def now(after: timedelta = timedelta()) -> str:
 
 def enqueue_events(conn: sqlite3.Connection, version_id: int, subscriptions, at: str) -> None:
     """One pending delivery per (event of this version, subscription wanting its kind)."""
+    if not subscriptions:
+        return
+    events = [_event(row) for row in conn.execute(
+        f"SELECT {_EVENT_COLUMNS} FROM events e {_EVENT_JOINS} WHERE e.version_id = ? ORDER BY e.id", [version_id])]
     for s in subscriptions:
-        kinds = sorted(set(s.kinds) & set(PUBLICATION_KINDS))
-        if not kinds:
-            continue
-        conn.execute(
-            "INSERT OR IGNORE INTO deliveries (idempotency_key, target, event_id, check_id, kind, channel_id, "
-            "channel, status, attempts, created_at) "
-            "SELECT 'event:' || e.id || ':' || ?, e.target, e.id, v.check_id, e.kind, ?, ?, 'pending', 0, ? "
-            "FROM events e JOIN versions v ON v.id = e.version_id WHERE e.version_id = ? "
-            f"AND e.kind IN ({', '.join('?' * len(kinds))}) ORDER BY e.id",
-            [s.channel_id, s.channel_id, s.channel, at, version_id, *kinds],
-        )
+        for e in events:
+            if e.kind in s.kinds and e.kind in PUBLICATION_KINDS:
+                conn.execute(
+                    "INSERT OR IGNORE INTO deliveries (idempotency_key, target, event_id, check_id, kind, channel_id, "
+                    "channel, status, attempts, created_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+                    [f"event:{e.check_id}:{e.kind}:{e.key}:{s.channel_id}", e.target, e.event_id, e.check_id,
+                     e.kind, s.channel_id, s.channel, at, json.dumps(e.public(), ensure_ascii=False)],
+                )
 
 
 def operator_alert(conn: sqlite3.Connection, target: str, check_id: int, streak: int) -> str | None:
@@ -134,7 +141,8 @@ def enqueue_operator(archive, target: str, check_id: int, kind: str, subscriptio
 
 
 _EVENT_COLUMNS = (
-    "e.id, e.target, e.kind, p.key, r.title, r.url, r.description, p.first_seen_at, e.created_at, v.url, e.changes"
+    "e.id, v.check_id, e.target, e.kind, p.key, r.title, r.url, r.description, p.first_seen_at, e.created_at, "
+    "v.url, e.changes"
 )
 # The publication as its event's version knew it: its newest revision up to that version.
 _EVENT_JOINS = (
@@ -146,7 +154,7 @@ _EVENT_JOINS = (
 
 
 def _event(row) -> PublicationEvent:
-    return PublicationEvent(*row[:10], changes=json.loads(row[10]) if row[10] else None)
+    return PublicationEvent(*row[:11], changes=json.loads(row[11]) if row[11] else None)
 
 
 def deliveries(archive, *, pending_only: bool = False, channel_ids=None, target: str | None = None) -> list[Delivery]:
@@ -163,25 +171,17 @@ def deliveries(archive, *, pending_only: bool = False, channel_ids=None, target:
         params.append(target)
     rows = archive.conn.execute(
         "SELECT d.id, d.target, d.kind, d.channel_id, d.channel, d.status, d.attempts, d.last_error, d.created_at, "
-        "d.last_attempt_at, d.sent_at, d.check_id, c.started_at, c.url, c.reason, d.event_id "
+        "d.last_attempt_at, d.sent_at, d.check_id, c.started_at, c.url, c.reason, d.payload "
         f"FROM deliveries d LEFT JOIN checks c ON c.id = d.check_id WHERE {' AND '.join(where)} ORDER BY d.id",
         params,
     ).fetchall()
-    event_ids = sorted({row[15] for row in rows if row[15] is not None})
-    events = {}
-    for start in range(0, len(event_ids), 500):
-        chunk = event_ids[start:start + 500]
-        for row in archive.conn.execute(
-            f"SELECT {_EVENT_COLUMNS} FROM events e {_EVENT_JOINS} WHERE e.id IN ({', '.join('?' * len(chunk))})",
-            chunk,
-        ):
-            events[row[0]] = _event(row)
     result = []
     for row in rows:
         streak = 0
         if row[15] is None and row[11] is not None:
             streak = _bad_run(archive.conn, row[1], row[11], row[2])
-        result.append(Delivery(*row[:12], event=events.get(row[15]), check_at=row[12], check_url=row[13],
+        event = PublicationEvent(**json.loads(row[15])) if row[15] else None
+        result.append(Delivery(*row[:12], event=event, check_at=row[12], check_url=row[13],
                                check_reason=row[14], streak=streak))
     return result
 
