@@ -1,13 +1,16 @@
 """The `copswatch` command: one click group, each command a thin call into the library.
 
 Exit codes: 0 success; 1 the check failed (fetch or parse; still recorded) or a requested record
-does not exist; 2 usage or configuration error (bad option, unusable archive path).
+does not exist; 2 usage or configuration error (bad option, unusable archive path); 75 (EX_TEMPFAIL)
+`run` found the archive locked by another check and wrote nothing.
 Heavy modules (httpx, lxml, bs4) are imported inside the commands that need them.
 """
 
 import json
+import os
 import re
 import sys
+from contextlib import ExitStack, contextmanager
 
 import click
 
@@ -96,15 +99,20 @@ def cli():
     """
 
 
+EXIT_BUSY = 75  # EX_TEMPFAIL (sysexits.h): another check holds the archive; try again later
+
+
 @cli.command()
 @click.option("--url", default=None, help="Page to check [default: the target's URL, else the live page].")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing when nothing changed (for cron); changes and errors still print.")
 @archive_options
 @json_option
-def run(url, config_path, db_path, target, as_json):
+def run(url, quiet, config_path, db_path, target, as_json):
     """Check the page once, archive it and report what changed.
 
     Exit 0 when the check succeeded (changed or not), 1 when the fetch or parse failed (the failure
-    is still recorded), 2 for usage or configuration errors.
+    is still recorded), 2 for usage or configuration errors, 75 when another check holds the
+    archive's lock (nothing is written; safe to retry).
     """
     from copswatch.config import ConfigError
     from schedules.job import run_check
@@ -115,15 +123,33 @@ def run(url, config_path, db_path, target, as_json):
         chosen = config.target(target)
     except ConfigError as exc:
         raise ConfigurationError(str(exc)) from None
-    with open_archive(config.db, create=True) as archive, \
+    with locked(config.db), open_archive(config.db, create=True) as archive, \
             make_client(user_agent=config.user_agent or USER_AGENT, timeout=config.timeout) as client:
         result = run_check(archive, client, chosen.name, url or chosen.url)
+    if quiet and result.outcome == "unchanged":
+        return
     if as_json:
         emit_json(result.public())
     else:
         print_check(result)
     if result.outcome in ("failed", "anomaly"):
         sys.exit(1)
+
+
+@contextmanager
+def locked(db: str):
+    """The archive's exclusive lock (schedules/lock.py) for a whole check; busy → exit 75 at once."""
+    from schedules.lock import ArchiveBusy, archive_lock, lock_path
+
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(archive_lock(db))
+        except ArchiveBusy as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(EXIT_BUSY)
+        except FileNotFoundError:
+            raise ConfigurationError(f"{db}: directory {os.path.dirname(lock_path(db))} does not exist") from None
+        yield
 
 
 def print_check(result) -> None:
@@ -233,3 +259,6 @@ def demo(db_path):
 
 def main():
     cli()
+
+
+from copswatch import cli_schedule  # noqa: E402,F401  (registers its commands)
