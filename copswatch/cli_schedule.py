@@ -30,7 +30,10 @@ def chosen_targets(config, name: str | None) -> list:
 @click.option("--misfire-grace-time", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Seconds a missed run may still start late [config misfire_grace_time; "
                    "env COPSWATCH_MISFIRE_GRACE_TIME; default 3600].")
-def schedule(config_path, db_path, target, jitter, misfire_grace_time):
+@click.option("--stop-grace", type=click.FloatRange(min=0), default=10.0, show_default=True,
+              help="On SIGTERM/SIGINT, seconds a run in progress may take to finish before it is abandoned "
+                   "(uncommitted). Keep it below systemd's TimeoutStopSec.")
+def schedule(config_path, db_path, target, jitter, misfire_grace_time, stop_grace):
     """Check every target (or --target) on its cron schedule until SIGTERM or SIGINT.
 
     On start, a target that missed a scheduled run is checked at once. Logs one line per run on
@@ -52,7 +55,7 @@ def schedule(config_path, db_path, target, jitter, misfire_grace_time):
         pass  # a check elsewhere has it open: it is usable
     except FileNotFoundError:
         raise ConfigurationError(f"{config.db}: directory {os.path.dirname(os.path.abspath(config.db))} does not exist") from None
-    Daemon(config, targets).serve()
+    Daemon(config, targets).serve(grace=stop_grace)
 
 
 def executable() -> str:

@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -35,7 +35,6 @@ from copswatch.errors import CopswatchError
 from schedules.lock import ArchiveBusy, archive_lock
 from storage.archive import Archive, CheckResult
 
-STOP_GRACE = 10.0  # seconds a run in progress may take to finish after SIGTERM
 BUSY_RETRY = 1.0  # seconds between attempts to take an archive lock another process holds
 
 
@@ -50,10 +49,14 @@ def check_target(config: Config, target: Target) -> CheckResult:
 
 
 def catch_up_due(trigger, last_success: datetime | None, now: datetime) -> bool:
-    """True when a scheduled time has passed since the last successful check (or there was none)."""
+    """True when a scheduled time has passed since the last successful check (or there was none).
+
+    ``trigger`` must have no jitter. A check started at a scheduled time belongs to that time, so the
+    next scheduled time is sought from one second after it (cron's resolution is a minute).
+    """
     if last_success is None:
         return True
-    return trigger.get_next_fire_time(None, last_success) <= now
+    return trigger.get_next_fire_time(None, last_success + timedelta(seconds=1)) <= now
 
 
 def log_line(target: str, outcome: str, duration: float, **fields) -> str:
@@ -100,8 +103,9 @@ class Daemon:
         )
         for target in self.targets:
             trigger = cron_trigger(target.schedule, target.timezone, self.config.jitter)
-            extra = {"next_run_time": now} if catch_up_due(trigger, self._last_success(target), now) else {}
-            scheduler.add_job(self.run_once, trigger, args=[target], id=target.name, name=target.name, **extra)
+            due = catch_up_due(cron_trigger(target.schedule, target.timezone), self._last_success(target), now)
+            scheduler.add_job(self.run_once, trigger, args=[target], id=target.name, name=target.name,
+                              next_run_time=now if due else trigger.get_next_fire_time(None, now))
         return scheduler
 
     def _last_success(self, target: Target) -> datetime | None:
@@ -150,14 +154,16 @@ class Daemon:
             "warning" if failed else "info",
         )
 
-    def serve(self, grace: float = STOP_GRACE, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def serve(self, grace: float, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         """Run until SIGTERM or SIGINT, then stop as the module docstring says."""
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: self.stop.set())
-        scheduler = self.scheduler(now())
-        scheduler.start()
+        started = now()
+        scheduler = self.scheduler(started)
         for job in scheduler.get_jobs():
-            self.log(f"scheduled target={job.id} next_run={job.next_run_time.isoformat()}")
+            catch_up = " (catch-up: a scheduled run was missed)" if job.next_run_time == started else ""
+            self.log(f"scheduled target={job.id} next_run={job.next_run_time.isoformat()}{catch_up}")
+        scheduler.start()
         self.stop.wait()
         scheduler.shutdown(wait=False)
         if self.running.acquire(timeout=grace):
