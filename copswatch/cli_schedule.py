@@ -74,20 +74,27 @@ def cron_line(config_path, db_path, target):
 
     Add them with `crontab -e`. Output is appended to copswatch.log next to the archive; remove the
     redirection to have cron mail you the changes and errors instead (unchanged nights print nothing).
+    Advice (time zones, installing) goes to stderr as `#` comments; stdout holds only crontab lines.
     """
     config = settings(config_path, db_path)
     db = os.path.abspath(config.db)
     log = os.path.join(os.path.dirname(db), "copswatch.log")
     command = executable().split(" ")
+    advice = []
     for t in chosen_targets(config, target):
         argv = [*command, "run", "--quiet"]
         if config.source:
             argv += ["--config", os.path.abspath(config.source)]
         argv += ["--db", db, "--target", t.name]
         line = " ".join(shlex.quote(a) for a in argv) + f" >> {shlex.quote(log)} 2>&1"
-        click.echo(f"# copswatch target {t.name}: schedule in time zone {t.timezone}; cron uses the system's "
-                   f"(set CRON_TZ={t.timezone} above this line where cron supports it)")
         click.echo(f"{t.schedule} {line.replace('%', chr(92) + '%')}")  # cron turns a bare % into a newline
+        if t.timezone != "UTC":
+            advice.append(f"# target {t.name}: its schedule is in {t.timezone}; cron reads it in the system's time "
+                          f"zone (put CRON_TZ={t.timezone} above the line where cron supports it)")
+    # Advice goes to stderr, so that `copswatch cron-line >> crontab-file` writes only crontab lines.
+    for text in [*advice, f"# install with `crontab -e`; output is appended to {log} (remove `>> … 2>&1` to "
+                           "have cron mail you changes and errors; unchanged nights print nothing)"]:
+        click.echo(text, err=True)
 
 
 @cli.command()

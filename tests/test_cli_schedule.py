@@ -115,7 +115,7 @@ def test_cron_line_is_a_ready_crontab_line(tmp_path, site, cli_run, db_path):
     config = two_targets(tmp_path, site)
     result = cli_run("cron-line", "--config", config)
     assert result.exit_code == 0
-    entries = [line for line in result.output.splitlines() if line and not line.startswith("#")]
+    entries = result.stdout.splitlines()  # only crontab lines; advice is on stderr
     assert len(entries) == 2
     for entry, name, schedule in zip(entries, ["alpha", "beta"], ["30 6 * * 1-5", "0 7 * * *"]):
         fields = entry.split(None, 5)
@@ -128,12 +128,13 @@ def test_cron_line_is_a_ready_crontab_line(tmp_path, site, cli_run, db_path):
         assert argv[argv.index("--db") + 1] == os.path.abspath(db_path)
         assert argv[argv.index("--target") + 1] == name
         assert argv[-3:] == [">>", os.path.join(os.path.dirname(os.path.abspath(db_path)), "copswatch.log"), "2>&1"]
-    assert "America/New_York" in result.output  # the time-zone advice for the first target
+    assert "CRON_TZ=America/New_York" in result.stderr  # the time-zone advice for the first target
+    assert all(line.startswith("# ") for line in result.stderr.splitlines())
 
 
 def test_cron_line_escapes_percent_signs(tmp_path, cli_run):
     result = cli_run("cron-line", "--db", tmp_path / "100%.db", db=False)
-    (entry,) = [line for line in result.output.splitlines() if not line.startswith("#")]
+    (entry,) = result.stdout.splitlines()
     assert "100\\%.db" in entry and "100%.db" not in entry.replace("\\%", "")
 
 
