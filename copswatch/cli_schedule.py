@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from copswatch.cli import ConfigurationError, archive_options, cli, emit_json, json_option, open_archive, safe, settings
+from copswatch.errors import CopswatchError
 
 
 def chosen_targets(config, name: str | None) -> list:
@@ -55,7 +56,10 @@ def schedule(config_path, db_path, target, jitter, misfire_grace_time, stop_grac
         pass  # a check elsewhere has it open: it is usable
     except FileNotFoundError:
         raise ConfigurationError(f"{config.db}: directory {os.path.dirname(os.path.abspath(config.db))} does not exist") from None
-    Daemon(config, targets).serve(grace=stop_grace)
+    try:
+        Daemon(config, targets).serve(grace=stop_grace)
+    except CopswatchError as exc:  # the archive could not be read at start
+        raise ConfigurationError(str(exc)) from None
 
 
 def executable() -> str:

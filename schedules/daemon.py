@@ -99,7 +99,7 @@ class Daemon:
             timezone=UTC,
             executors={"default": ThreadPoolExecutor(1)},
             job_defaults={"coalesce": True, "max_instances": 1,
-                          "misfire_grace_time": int(self.config.misfire_grace_time)},
+                          "misfire_grace_time": max(1, round(self.config.misfire_grace_time))},
         )
         for target in self.targets:
             trigger = cron_trigger(target.schedule, target.timezone, self.config.jitter)
@@ -118,9 +118,9 @@ class Daemon:
 
     def run_once(self, target: Target) -> None:
         """One scheduled run: wait for the archive lock, check, log one line. Never raises."""
-        if self.stop.is_set():
-            return
         with self.running:
+            if self.stop.is_set():  # queued behind a run that finished after SIGTERM
+                return
             self.current = target.name
             started = time.monotonic()
             try:
