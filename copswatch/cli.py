@@ -149,6 +149,8 @@ def locked(db: str):
             sys.exit(EXIT_BUSY)
         except FileNotFoundError:
             raise ConfigurationError(f"{db}: directory {os.path.dirname(lock_path(db))} does not exist") from None
+        except OSError as exc:
+            raise ConfigurationError(f"cannot open the lock file {lock_path(db)}: {exc.strerror}") from None
         yield
 
 

@@ -41,7 +41,7 @@ def schedule(config_path, db_path, target, jitter, misfire_grace_time, stop_grac
     stderr. Runs never overlap each other or a `copswatch run` on the same archive.
     """
     from schedules.daemon import Daemon
-    from schedules.lock import ArchiveBusy, archive_lock
+    from schedules.lock import ArchiveBusy, archive_lock, lock_path
 
     config = settings(config_path, db_path)
     if jitter is not None:
@@ -56,6 +56,8 @@ def schedule(config_path, db_path, target, jitter, misfire_grace_time, stop_grac
         pass  # a check elsewhere has it open: it is usable
     except FileNotFoundError:
         raise ConfigurationError(f"{config.db}: directory {os.path.dirname(os.path.abspath(config.db))} does not exist") from None
+    except OSError as exc:
+        raise ConfigurationError(f"cannot open the lock file {lock_path(config.db)}: {exc.strerror}") from None
     try:
         Daemon(config, targets).serve(grace=stop_grace)
     except CopswatchError as exc:  # the archive could not be read at start

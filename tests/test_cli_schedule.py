@@ -205,3 +205,15 @@ def test_every_new_command_has_help(cli_run):
     for command in ("schedule", "status", "config", "cron-line"):
         result = cli_run(command, "--help", db=False)
         assert result.exit_code == 0 and "--config" in result.output and "--target" in result.output
+
+
+def test_an_unusable_lock_file_is_a_configuration_error(tmp_path, cli_run):
+    (tmp_path / "archive.db.lock").mkdir()  # something in the way of the lock file
+    result = cli_run("run", "--db", tmp_path / "archive.db", "--url", "http://127.0.0.1:9/", db=False)
+    assert result.exit_code == 2 and "cannot open the lock file" in result.stderr
+    assert not (tmp_path / "archive.db").exists()
+
+
+def test_schedule_into_a_missing_directory_exits_2_before_running(tmp_path, cli_run):
+    result = cli_run("schedule", "--db", tmp_path / "nowhere" / "archive.db", db=False)
+    assert result.exit_code == 2 and "does not exist" in result.stderr
