@@ -17,6 +17,7 @@ import pytest
 from copswatch.config import Config, Target, cron_trigger
 from schedules.daemon import Daemon, catch_up_due, log_line
 from schedules.job import run_check
+from schedules.lock import ArchiveBusy, archive_lock
 from scraper.fetch import make_client
 from storage.archive import Archive
 from tests.conftest import fixture_bytes
@@ -265,6 +266,15 @@ def test_the_daemon_waits_for_a_cron_run_holding_the_lock(db_path, site):
     assert len(lines) == 1 and "outcome=first" in lines[0]
 
 
+def test_the_lock_is_exclusive_and_released_on_exit(db_path):
+    with archive_lock(db_path):
+        with pytest.raises(ArchiveBusy, match=rf"\(pid {os.getpid()}\) holds {db_path}.lock; nothing written"):
+            with archive_lock(db_path):
+                pass
+    with archive_lock(db_path):  # free again
+        pass
+
+
 def test_log_line_quotes_values_with_spaces():
     line = log_line("bt", "failed", 0.5, reason='HTTP 503 "busy"', check=4)
     assert line == 'target=bt outcome=failed reason="HTTP 503 \\"busy\\"" check=4 duration=0.50s'
@@ -309,6 +319,9 @@ def test_sigterm_mid_run_lets_the_run_finish_then_exits_0(tmp_path, db_path, sta
     process = start_daemon(tmp_path, db_path, stall.url)
     try:
         assert stall.arrived.wait(20), "no catch-up run"
+        cron = subprocess.run(copswatch("run", "--db", db_path, "--url", stall.url),
+                              capture_output=True, text=True, env=env(), timeout=30)
+        assert cron.returncode == 75 and f"(pid {process.pid})" in cron.stderr  # cron never overlaps the daemon
         process.send_signal(signal.SIGTERM)
         time.sleep(0.5)
         stall.release.set()  # the page arrives after the signal
