@@ -11,11 +11,13 @@ import os
 import re
 import sys
 from contextlib import ExitStack, contextmanager
+from datetime import datetime
 
 import click
 
 from copswatch import __version__
 from copswatch.errors import CopswatchError
+from copswatch.moments import Moment, VersionOrMoment
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -181,14 +183,23 @@ def print_changes(changes) -> None:
 
 @cli.command()
 @click.argument("version", type=int, required=False)
+@click.option("--at", "at", type=Moment(end_of_day=True), default=None,
+              help="Show the version current at this ISO 8601 date or datetime (naive = UTC).")
 @archive_options
 @json_option
-def show(version, config_path, db_path, target, as_json):
-    """Show the page as archived: VERSION, or the latest."""
+def show(version, at, config_path, db_path, target, as_json):
+    """Show the page as archived: VERSION, the version current --at a moment, or the latest."""
+    if version is not None and at is not None:
+        raise click.UsageError("give VERSION or --at, not both")
     config = settings(config_path, db_path)
     with open_archive(config.db) as archive:
         try:
-            page = archive.show(version, pick_target(config, archive, target))
+            name = pick_target(config, archive, target)
+            if at is not None:
+                from storage.queries import version_at
+
+                version = version_at(archive, name, at)["id"]
+            page = archive.show(version, name)
         except CopswatchError as exc:
             fail(exc)
     if as_json:
@@ -205,13 +216,16 @@ def show(version, config_path, db_path, target, as_json):
 
 
 @cli.command()
+@click.option("--since", type=Moment(), default=None, help="Only checks and versions from this moment on.")
+@click.option("--until", type=Moment(end_of_day=True), default=None, help="Only checks and versions up to this moment.")
+@click.option("--changes-only", is_flag=True, help="Only the checks that created a version.")
 @archive_options
 @json_option
-def history(config_path, db_path, target, as_json):
+def history(since, until, changes_only, config_path, db_path, target, as_json):
     """List checks and versions, newest first (all targets unless --target)."""
     config = settings(config_path, db_path)
     with open_archive(config.db) as archive:
-        data = archive.history(target)
+        data = archive.history(target, since=since, until=until, changes_only=changes_only)
     if as_json:
         emit_json(data)
         return
@@ -221,20 +235,30 @@ def history(config_path, db_path, target, as_json):
     click.echo("checks:")
     for c in data["checks"]:
         detail = safe(c["reason"]) if c["reason"] else f"version {c['version_id']}"
+        if c["summary"]:
+            detail += f"  {safe(c['summary'])}"
         click.echo(f"  {c['check_id']:>5}  {c['started_at']}  {c['outcome']:<9}  {c['http_status'] or '-':>3}  {detail}")
 
 
 @cli.command()
-@click.argument("old", type=int, required=False)
-@click.argument("new", type=int, required=False)
+@click.argument("old", type=VersionOrMoment(end_of_day=True), required=False)
+@click.argument("new", type=VersionOrMoment(end_of_day=True), required=False)
 @archive_options
 @json_option
 def diff(old, new, config_path, db_path, target, as_json):
-    """Publication-level diff between versions OLD and NEW (default: the last two)."""
+    """Publication-level diff between OLD and NEW (default: the last two versions).
+
+    Each is a version id or an ISO 8601 date/datetime, which stands for the version current then.
+    """
     config = settings(config_path, db_path)
     with open_archive(config.db) as archive:
         try:
-            before, after, changes = archive.diff_versions(old, new, pick_target(config, archive, target))
+            name = pick_target(config, archive, target)
+            if isinstance(old, datetime) or isinstance(new, datetime):
+                from storage.queries import version_at
+
+                old, new = (version_at(archive, name, v)["id"] if isinstance(v, datetime) else v for v in (old, new))
+            before, after, changes = archive.diff_versions(old, new, name)
         except CopswatchError as exc:
             fail(exc)
     if as_json:
@@ -263,4 +287,5 @@ def main():
     cli()
 
 
+from copswatch import cli_query  # noqa: E402,F401  (registers its commands)
 from copswatch import cli_schedule  # noqa: E402,F401  (registers its commands)
