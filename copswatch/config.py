@@ -193,7 +193,7 @@ def _weekdays(field_: str) -> str:
             low, _, high = span.partition("-")
             first = _day(low)
             last = _day(high) if high else (6 if step else first)
-            if high and last == 0:
+            if high and last == 0 < first:
                 last = 7  # "5-7" / "5-0" reach Sunday at the end of the week
         if not step.isdigit() and step or step == "0":
             raise ValueError(f"bad step {step!r} in weekday field {field_!r}")

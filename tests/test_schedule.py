@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from copswatch.config import Config, Target, cron_trigger
 from schedules.daemon import Daemon, catch_up_due, log_line
@@ -383,3 +385,33 @@ def test_journald_gets_syslog_priorities(tmp_path, db_path, site):
     assert lines[0].startswith("<6>scheduled target=bt next_run=") and lines[0].endswith("(catch-up: a scheduled run was missed)")
     assert lines[1].startswith("<4>target=bt outcome=failed ") and 'reason="HTTP 503 Service Unavailable"' in lines[1]
     assert lines[2:] == ["<6>stopped"]
+
+
+weekday_item = st.one_of(
+    st.integers(0, 7).map(str),
+    st.tuples(st.integers(0, 7), st.integers(0, 7), st.sampled_from(["", "/2", "/3"])).filter(
+        lambda t: t[0] <= t[1]).map(lambda t: f"{t[0]}-{t[1]}{t[2]}"),
+    st.sampled_from(["*/2", "*/3", "mon-fri", "sat,sun"]),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(weekday_item, min_size=1, max_size=3).map(",".join))
+def test_weekday_field_fires_on_the_days_cron_would(field):
+    names = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
+    expected = set()
+    for item in field.split(","):  # cron's reading: 0 and 7 are Sunday, ranges inclusive, steps from the start
+        span, _, step = item.partition("/")
+        if span == "*":
+            low, high = 0, 7
+        elif "-" in span:
+            low, high = (names.index(p) if p in names else int(p) for p in span.split("-"))
+        else:
+            low = high = names.index(span) if span in names else int(span)
+        expected |= {day % 7 for day in range(low, high + 1, int(step or 1))}
+    trigger = cron_trigger(f"0 12 * * {field}", "UTC")
+    moment, fired = datetime(2026, 11, 22, tzinfo=UTC), set()  # a Sunday
+    for _ in range(8):
+        moment = trigger.get_next_fire_time(None, moment + timedelta(seconds=1))
+        fired.add(int(moment.strftime("%w")))
+    assert fired == expected
