@@ -168,7 +168,8 @@ def cron_trigger(expr: str, timezone: str, jitter: float | None = None):
     """An APScheduler CronTrigger for a standard crontab expression (minute hour day month weekday).
 
     APScheduler 3 numbers weekdays from Monday = 0 (its issue 286); crontab from Sunday = 0 (and 7).
-    The weekday field is therefore rewritten as day names before APScheduler reads it.
+    The weekday field is therefore rewritten as day names before APScheduler reads it. And as in
+    cron (crontab(5)), when both day-of-month and weekday are restricted, either one matching is enough.
     """
     from apscheduler.triggers.cron import CronTrigger
 
@@ -176,8 +177,17 @@ def cron_trigger(expr: str, timezone: str, jitter: float | None = None):
     if len(fields_) != 5:
         raise ValueError(f"expected 5 fields (minute hour day month weekday), got {len(fields_)}")
     minute, hour, day, month, weekday = fields_
-    return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=_weekdays(weekday),
-                       timezone=ZoneInfo(timezone), jitter=jitter or None)
+    zone, jitter = ZoneInfo(timezone), jitter or None
+    if day.startswith("*") or weekday.startswith("*"):
+        return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=_weekdays(weekday),
+                           timezone=zone, jitter=jitter)
+    # Both restricted: cron runs on days matching EITHER field (APScheduler alone requires both).
+    from apscheduler.triggers.combining import OrTrigger
+
+    return OrTrigger([
+        CronTrigger(minute=minute, hour=hour, day=day, month=month, timezone=zone),
+        CronTrigger(minute=minute, hour=hour, month=month, day_of_week=_weekdays(weekday), timezone=zone),
+    ], jitter=jitter)
 
 
 def _weekdays(field_: str) -> str:

@@ -387,6 +387,22 @@ def test_journald_gets_syslog_priorities(tmp_path, db_path, site):
     assert lines[2:] == ["<6>stopped"]
 
 
+def test_day_of_month_or_weekday_as_in_cron():
+    trigger = cron_trigger("0 7 13 * 5", "UTC")  # the 13th, and every Friday
+    moment, days = datetime(2026, 11, 1, tzinfo=UTC), []
+    for _ in range(5):
+        moment = trigger.get_next_fire_time(None, moment + timedelta(seconds=1))
+        days.append(moment.strftime("%d %a"))
+    assert days == ["06 Fri", "13 Fri", "20 Fri", "27 Fri", "04 Fri"]  # the 13th is a Friday: one run
+    moment, days = datetime(2026, 12, 1, tzinfo=UTC), []
+    for _ in range(5):
+        moment = trigger.get_next_fire_time(None, moment + timedelta(seconds=1))
+        days.append(moment.strftime("%d %a"))
+    assert days == ["04 Fri", "11 Fri", "13 Sun", "18 Fri", "25 Fri"]
+    # A field starting with "*" is unrestricted for this rule (crontab(5)): odd days that are Fridays.
+    assert cron_trigger("0 7 */2 * 5", "UTC").get_next_fire_time(None, datetime(2026, 12, 1, tzinfo=UTC)).day == 11
+
+
 weekday_item = st.one_of(
     st.integers(0, 7).map(str),
     st.tuples(st.integers(0, 7), st.integers(0, 7), st.sampled_from(["", "/2", "/3"])).filter(
