@@ -1,13 +1,16 @@
 """The `copswatch` command: one click group, each command a thin call into the library.
 
 Exit codes: 0 success; 1 the check failed (fetch or parse; still recorded) or a requested record
-does not exist; 2 usage or configuration error (bad option, unusable archive path).
+does not exist; 2 usage or configuration error (bad option, unusable archive path); 75 (EX_TEMPFAIL)
+`run` found the archive locked by another check and wrote nothing.
 Heavy modules (httpx, lxml, bs4) are imported inside the commands that need them.
 """
 
 import json
+import os
 import re
 import sys
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 
 import click
@@ -98,8 +101,12 @@ def cli():
     """
 
 
+EXIT_BUSY = 75  # EX_TEMPFAIL (sysexits.h): another check holds the archive; try again later
+
+
 @cli.command()
 @click.option("--url", default=None, help="Page to check [default: the target's URL, else the live page].")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing when nothing changed (for cron); changes and errors still print.")
 @click.option("--notify", "notify_urls", multiple=True, metavar="URL",
               help="Also alert this apprise channel (repeatable) [env COPSWATCH_NOTIFY].")
 @click.option("--alert-on", "alert_on", multiple=True, metavar="KIND",
@@ -108,12 +115,13 @@ def cli():
 @click.option("--alert-on-first", is_flag=True, help="Alert on the first check of a target too (normally a baseline).")
 @archive_options
 @json_option
-def run(url, notify_urls, alert_on, alert_on_first, config_path, db_path, target, as_json):
+def run(url, quiet, notify_urls, alert_on, alert_on_first, config_path, db_path, target, as_json):
     """Check the page once, archive it, report what changed and send pending alerts.
 
     Exit 0 when the check succeeded (changed or not), 1 when the fetch or parse failed (the failure
-    is still recorded), 2 for usage or configuration errors. An alert a channel did not accept is
-    a warning on stderr and stays pending; it does not change the exit code.
+    is still recorded), 2 for usage or configuration errors, 75 when another check holds the
+    archive's lock (nothing is written; safe to retry). An alert a channel did not accept is a
+    warning on stderr and stays pending; it does not change the exit code.
     """
     from copswatch.cli_alerts import alert_channels, report_attempts
     from copswatch.config import ConfigError
@@ -126,7 +134,7 @@ def run(url, notify_urls, alert_on, alert_on_first, config_path, db_path, target
     except ConfigError as exc:
         raise ConfigurationError(str(exc)) from None
     channels, operator_channels = alert_channels(config, chosen, notify_urls, alert_on)
-    with open_archive(config.db, create=True) as archive, \
+    with locked(config.db), open_archive(config.db, create=True) as archive, \
             make_client(user_agent=config.user_agent or USER_AGENT, timeout=config.timeout) as client:
         try:
             result, attempts = check_and_notify(
@@ -136,13 +144,33 @@ def run(url, notify_urls, alert_on, alert_on_first, config_path, db_path, target
             )
         except CopswatchError as exc:  # the feed could not be written; check and alerts are done
             fail(exc)
+    report_attempts(attempts)
+    if quiet and result.outcome == "unchanged":
+        return
     if as_json:
         emit_json(result.public())
     else:
         print_check(result)
-    report_attempts(attempts)
     if result.outcome in ("failed", "anomaly"):
         sys.exit(1)
+
+
+@contextmanager
+def locked(db: str):
+    """The archive's exclusive lock (schedules/lock.py) for a whole check; busy → exit 75 at once."""
+    from schedules.lock import ArchiveBusy, archive_lock, lock_path
+
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(archive_lock(db))
+        except ArchiveBusy as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(EXIT_BUSY)
+        except FileNotFoundError:
+            raise ConfigurationError(f"{db}: directory {os.path.dirname(lock_path(db))} does not exist") from None
+        except OSError as exc:
+            raise ConfigurationError(f"cannot open the lock file {lock_path(db)}: {exc.strerror}") from None
+        yield
 
 
 def print_check(result) -> None:
@@ -277,4 +305,5 @@ def main():
 
 
 from copswatch import cli_query  # noqa: E402,F401  (registers its commands)
+from copswatch import cli_schedule  # noqa: E402,F401  (registers its commands)
 from copswatch import cli_alerts  # noqa: E402,F401  (registers its commands)

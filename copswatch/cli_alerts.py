@@ -1,7 +1,7 @@
 """`copswatch alerts list|retry` and `copswatch feed`: the alert outbox and the Atom feed (issue 5).
 
-Channels come from the configuration (top-level ``notify`` or ``$COPSWATCH_NOTIFY``, the target's
-``notify``, ``operator_notify``) plus ``--notify``; their URLs are never printed, only masked.
+Channels come from the configuration (the target's ``notify`` or ``$COPSWATCH_NOTIFY``, and
+``operator_notify``) plus ``--notify``; their URLs are never printed, only masked.
 """
 
 import sys

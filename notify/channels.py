@@ -55,9 +55,9 @@ def operator_channels(urls) -> tuple[Channel, ...]:
 def from_config(config, target, extra_urls=(), kinds=None) -> tuple[tuple[Channel, ...], tuple[Channel, ...]]:
     """(publication channels, operator channels) for a target of a ``copswatch.config.Config``.
 
-    Publication channels: the top-level ``notify`` (or ``$COPSWATCH_NOTIFY``), the target's ``notify``
-    and ``extra_urls`` (``run --notify``), wanting ``kinds`` or else the target's or top-level ``alert_on``.
+    Publication channels: the target's ``notify`` (or ``$COPSWATCH_NOTIFY``) and ``extra_urls``
+    (``run --notify``), wanting ``kinds`` or else the target's or the top-level ``alert_on``.
     """
     kinds = kinds or target.alert_on or config.alert_on
-    return (channels([*config.notify, *target.notify, *extra_urls], frozenset(kinds)),
+    return (channels([*target.notify, *extra_urls], frozenset(kinds)),
             operator_channels(config.operator_notify))

@@ -108,6 +108,7 @@ class Archive:
                 from storage.migrations import migrations
 
                 migrations.apply(self.db)
+                self.conn.execute(f"PRAGMA user_version = {len(migrations.applied(self.db))}")
         except sqlite3.DatabaseError as exc:
             raise ArchiveError(self.path, f"not a usable SQLite archive: {exc}") from None
 

@@ -1,7 +1,8 @@
 """The archive's schema, as append-only sqlite-utils migrations applied when an archive opens.
 
-Never edit a migration that has shipped: add ``m00N_…`` after the last one. Each migration also sets
-``PRAGMA user_version`` to its number, so any SQLite tool shows the schema version.
+Never edit a migration that has shipped: add ``m00N_…`` after the last one and raise
+``storage.SCHEMA_VERSION`` to the new count. Opening an archive applies what is pending and sets
+``PRAGMA user_version`` to that count, so any SQLite tool shows the schema version.
 """
 
 from sqlite_utils import Database, Migrations
@@ -146,7 +147,6 @@ def m001_initial(db: Database) -> None:
         FROM checks c LEFT JOIN bodies b ON b.id = c.body_id
         """
     )
-    db.execute("PRAGMA user_version = 1")
 
 
 @migrations()
@@ -207,7 +207,6 @@ def m004_query_views(db: Database) -> None:
         GROUP BY v.id
         """
     )
-    db.execute("PRAGMA user_version = 2")  # its position in this branch; the lead renumbers at merge
 
 
 @migrations()
@@ -244,4 +243,3 @@ def m003_deliveries(db: Database) -> None:
     )
     db["deliveries"].create_index(["idempotency_key"], unique=True)
     db["deliveries"].create_index(["status", "channel_id"])
-    db.execute("PRAGMA user_version = 3")

@@ -355,16 +355,21 @@ def test_secrets_are_never_stored_or_printed(site, cli_run, db_path, tmp_path):
         assert b"Sup3rS3cret" not in path.read_bytes()
 
 
-def test_channels_from_environment_and_config(site, cli_run, webhook, smtp, tmp_path, monkeypatch):
+def test_channels_from_config_file_option_and_environment(site, cli_run, webhook, smtp, tmp_path, monkeypatch):
     config = tmp_path / "copswatch.toml"
     config.write_text(f'feed = "{tmp_path / "out.xml"}"\n[targets.bt]\nurl = "{site.url()}"\nnotify = ["{smtp.url}"]\n')
-    monkeypatch.setenv("COPSWATCH_NOTIFY", f"  {webhook.url}\n")
     site.serve(OLDER)
     cli_run("run", "--config", config)
     site.serve(NEWER)
-    assert cli_run("run", "--config", config).exit_code == 0
+    assert cli_run("run", "--config", config, "--notify", webhook.url).exit_code == 0
     assert len(smtp.messages) == 1 and len(webhook.posts) == 1
     assert len(feedparser.parse((tmp_path / "out.xml").read_bytes()).entries) == 3  # written after the run
+
+    monkeypatch.setenv("COPSWATCH_NOTIFY", f"  {webhook.url}\n")  # replaces the file's channels
+    site.serve(OLDER)
+    assert cli_run("run", "--config", config).exit_code == 0
+    assert len(smtp.messages) == 1 and len(webhook.posts) == 2
+    assert webhook.posts[1]["message"].count("Removed:") == 3
 
 
 def test_unusable_channel_url_is_a_usage_error(site, cli_run, db_path):
