@@ -108,22 +108,38 @@ def run(url, config_path, db_path, target, as_json):
     """
     from copswatch.config import ConfigError
     from schedules.job import run_check
-    from scraper.fetch import USER_AGENT, make_client
+    from scraper.fetch import make_client
 
     config = settings(config_path, db_path)
     try:
         chosen = config.target(target)
     except ConfigError as exc:
         raise ConfigurationError(str(exc)) from None
+    policy = fetch_policy(config)
     with open_archive(config.db, create=True) as archive, \
-            make_client(user_agent=config.user_agent or USER_AGENT, timeout=config.timeout) as client:
-        result = run_check(archive, client, chosen.name, url or chosen.url)
+            make_client(user_agent=policy.user_agent, timeout=policy.timeout,
+                        connect_timeout=policy.connect_timeout, max_redirects=policy.max_redirects) as client:
+        result = run_check(archive, client, chosen.name, url or chosen.url, policy=policy)
     if as_json:
         emit_json(result.public())
     else:
         print_check(result)
     if result.outcome in ("failed", "anomaly"):
         sys.exit(1)
+
+
+def fetch_policy(config):
+    """The configuration's fetch settings as the scraper's FetchPolicy."""
+    from scraper.fetch import USER_AGENT, FetchPolicy
+    from scraper.retry import RetryPolicy
+
+    return FetchPolicy(
+        user_agent=config.user_agent or USER_AGENT, timeout=config.timeout, connect_timeout=config.connect_timeout,
+        total_timeout=config.total_timeout, max_body_size=config.max_body_size, max_redirects=config.max_redirects,
+        obey_robots=not config.ignore_robots,
+        retry=RetryPolicy(attempts=config.retries + 1, backoff_base=config.backoff_base,
+                          backoff_cap=config.backoff_cap, retry_after_cap=config.retry_after_cap),
+    )
 
 
 def print_check(result) -> None:

@@ -5,7 +5,17 @@ with none, there is one target, ``buildingtrust``, watching the live page. Shape
 
     db = "archive.db"                  # $COPSWATCH_DB, --db
     user_agent = "copswatch/0.1 (+…)"  # $COPSWATCH_USER_AGENT
-    timeout = 30                       # seconds; $COPSWATCH_TIMEOUT
+    timeout = 30                       # seconds per read; $COPSWATCH_TIMEOUT
+    connect_timeout = 10               # seconds; $COPSWATCH_CONNECT_TIMEOUT
+    total_timeout = 300                # seconds for a whole fetch, retries included
+    retries = 2                        # retries of a transient failure (0: none)
+    backoff_base = 1                   # seconds; retry n waits a random 0…base·2^(n-1)
+    backoff_cap = 60                   # seconds; the longest backoff wait
+    retry_after_cap = 120              # seconds; a longer Retry-After gives up instead
+    max_body_size = 10485760           # bytes (10 MiB), enforced while downloading
+    max_redirects = 10
+    ignore_robots = false              # true: fetch even where robots.txt disallows it
+    (every top-level key also reads $COPSWATCH_<KEY>, e.g. $COPSWATCH_IGNORE_ROBOTS=1)
 
     [targets.buildingtrust]
     url = "https://cops.usdoj.gov/buildingtrust"
@@ -48,6 +58,15 @@ class Config:
     db: str = "archive.db"
     user_agent: str | None = None  # None: scraper.fetch.USER_AGENT
     timeout: float = 30.0
+    connect_timeout: float = 10.0
+    total_timeout: float = 300.0
+    retries: int = 2
+    backoff_base: float = 1.0
+    backoff_cap: float = 60.0
+    retry_after_cap: float = 120.0
+    max_body_size: int = 10 * 1024 * 1024
+    max_redirects: int = 10
+    ignore_robots: bool = False
     targets: dict[str, Target] = field(default_factory=lambda: {DEFAULT_TARGET: Target(DEFAULT_TARGET)})
     source: str | None = None  # the file it was read from
 
@@ -66,7 +85,8 @@ class Config:
 
 _TOP_KEYS = {f.name for f in fields(Config)} - {"targets", "source"}
 _TARGET_KEYS = {f.name for f in fields(Target)} - {"name"}
-_ENV = {"db": "COPSWATCH_DB", "user_agent": "COPSWATCH_USER_AGENT", "timeout": "COPSWATCH_TIMEOUT"}
+_ENV = {key: f"COPSWATCH_{key.upper()}" for key in sorted(_TOP_KEYS)}
+_SECONDS = ("timeout", "connect_timeout", "total_timeout", "backoff_base", "backoff_cap", "retry_after_cap")
 
 
 def load(path: str | None = None, env: dict | None = None) -> Config:
@@ -91,7 +111,11 @@ def load(path: str | None = None, env: dict | None = None) -> Config:
     config = Config(
         db=_string(values.get("db", "archive.db"), "db", where),
         user_agent=_string(values["user_agent"], "user_agent", where) if "user_agent" in values else None,
-        timeout=_positive(values.get("timeout", 30.0), "timeout", where),
+        **{key: _positive(values.get(key, getattr(Config, key)), key, where) for key in _SECONDS},
+        retries=_whole(values.get("retries", Config.retries), "retries", where, minimum=0),
+        max_body_size=_whole(values.get("max_body_size", Config.max_body_size), "max_body_size", where),
+        max_redirects=_whole(values.get("max_redirects", Config.max_redirects), "max_redirects", where, minimum=0),
+        ignore_robots=_boolean(values.get("ignore_robots", False), "ignore_robots", where),
         source=path,
     )
     if "targets" in raw:
@@ -143,3 +167,24 @@ def _positive(value, key: str, where: str) -> float:
     if number <= 0:
         raise ConfigError(f"{where}: {key} must be positive, not {value!r}")
     return number
+
+
+def _whole(value, key: str, where: str, *, minimum: int = 1) -> int:
+    try:
+        number = int(value) if not isinstance(value, (bool, float)) else None
+    except (TypeError, ValueError):
+        number = None
+    if number is None or number < minimum:
+        raise ConfigError(f"{where}: {key} must be a whole number of at least {minimum}, not {value!r}")
+    return number
+
+
+def _boolean(value, key: str, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{where}: {key} must be true or false, not {value!r}")
