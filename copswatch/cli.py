@@ -249,3 +249,6 @@ def demo(db_path):
 
 def main():
     cli()
+
+
+from copswatch import cli_maintenance  # noqa: E402,F401  (registers its commands)
