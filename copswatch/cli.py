@@ -106,13 +106,15 @@ def run(url, config_path, db_path, target, as_json):
     Exit 0 when the check succeeded (changed or not), 1 when the fetch or parse failed (the failure
     is still recorded), 2 for usage or configuration errors.
     """
-    from copswatch.config import ConfigError
+    from copswatch.config import ConfigError, check_no_credentials
     from schedules.job import run_check
     from scraper.fetch import make_client
 
     config = settings(config_path, db_path)
     try:
         chosen = config.target(target)
+        if url:
+            check_no_credentials(url, "--url")
     except ConfigError as exc:
         raise ConfigurationError(str(exc)) from None
     policy = fetch_policy(config)

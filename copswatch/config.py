@@ -135,6 +135,7 @@ def _target(name: str, spec, where: str) -> Target:
     url = _string(spec.get("url", LIVE_URL), f"{key}.url", where)
     if not url.startswith(("http://", "https://")):
         raise ConfigError(f"{where}: {key}.url must be an http(s) URL, not {url!r}")
+    check_no_credentials(url, f"{where}: {key}.url")
     notify = spec.get("notify", [])
     if isinstance(notify, str):
         notify = notify.split()
@@ -151,6 +152,16 @@ def _target(name: str, spec, where: str) -> Target:
         notify=tuple(notify),
         selectors=dict(selectors),
     )
+
+
+def check_no_credentials(url: str, where: str) -> None:
+    """A user:password@ in a URL would be stored in every check row: refuse it (without echoing it)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        raise ConfigError(f"{where} contains credentials, which would be stored in the archive; "
+                          "copswatch watches public pages only")
 
 
 def _string(value, key: str, where: str) -> str:
