@@ -168,3 +168,29 @@ def test_oversized_body_is_never_buffered_whole(site, tmp_path):
     # 50 MiB is read and dropped; a program buffering the endless body would grow until killed.
     # The process (Python, httpx, sqlite) plus one copy of the 50 MiB buffer stays under 200 MiB.
     assert peak_kib < 200 * 1024
+
+
+def test_fetch_settings_from_file_and_environment(tmp_path):
+    from copswatch.cli import fetch_policy
+    from copswatch.config import load
+
+    path = tmp_path / "c.toml"
+    path.write_text("retries = 4\nbackoff_base = 0.5\nmax_body_size = 2048\nignore_robots = true\n"
+                    "connect_timeout = 3\ntotal_timeout = 60\nretry_after_cap = 30\nmax_redirects = 2\n")
+    config = load(str(path), env={"COPSWATCH_BACKOFF_CAP": "9", "COPSWATCH_RETRIES": "1"})
+    policy = fetch_policy(config)
+    assert (policy.retry.attempts, policy.retry.backoff_base, policy.retry.backoff_cap,
+            policy.retry.retry_after_cap) == (2, 0.5, 9.0, 30.0)
+    assert (policy.max_body_size, policy.obey_robots, policy.connect_timeout, policy.total_timeout,
+            policy.max_redirects) == (2048, False, 3.0, 60.0, 2)
+    defaults = fetch_policy(load(None, env={}))
+    assert (defaults.max_body_size, defaults.obey_robots, defaults.retry.attempts) == (10 * 1024 * 1024, True, 3)
+
+
+@pytest.mark.parametrize("line", ["retries = -1", "max_body_size = 0", "ignore_robots = 'maybe'",
+                                  "connect_timeout = 0", "max_redirects = 1.5"])
+def test_bad_fetch_settings_are_usage_errors(tmp_path, cli_run, line):
+    path = tmp_path / "c.toml"
+    path.write_text(line + "\n")
+    result = cli_run("run", "--config", path, "--url", "http://127.0.0.1:9/x")
+    assert result.exit_code == 2 and line.split()[0] in result.stderr
