@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 
+from storage.maintenance import doctor
 from tests.conftest import fixture_bytes
 
 OLDER = fixture_bytes("buildingtrust-older.html")
@@ -44,6 +45,8 @@ def assert_consistent(db_path) -> None:
             "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.version_id = v.id)").fetchall() == []
     finally:
         conn.close()
+    report = doctor(str(db_path))  # read-only, so it may look at a hot WAL left by the kill
+    assert report.healthy, report.problems
 
 
 def copswatch(*args):
