@@ -82,7 +82,6 @@ def fetch(
     policy: FetchPolicy | None = None,
     etag: str | None = None,
     last_modified: str | None = None,
-    sleep: Callable[[float], None] = time.sleep,
 ) -> FetchResult:
     """GET ``url``; raise FetchError (with the status when there was one) unless it answers 2xx or 304.
 
@@ -111,7 +110,7 @@ def fetch(
             if wait is None:
                 error = HTTPStatusError if failure.status else FetchError
                 raise error(url, f"{failure.reason} (transient; {why})", status=failure.status) from None
-            sleep(wait)
+            time.sleep(wait)
 
 
 def _attempt(client, url, headers, policy: FetchPolicy, deadline: float, fetched_at: datetime) -> FetchResult:

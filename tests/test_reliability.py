@@ -7,6 +7,7 @@ fetch resumes normally (a real change is found and reported).
 
 import re
 import sqlite3
+import time
 
 import pytest
 
@@ -95,8 +96,6 @@ def test_fault_matrix(fault, site, cli_run, db_path, fast, monkeypatch):
 def test_transient_status_then_success_honours_retry_after(status, site, cli_run, fast):
     url = site.serve(OLDER)
     site.fault("status", status=status, headers={"Retry-After": "1"}, times=1)
-    import time
-
     started = time.monotonic()
     result = cli_run("run", "--url", url, "--json")
     assert result.exit_code == 0 and result.data["outcome"] == "first"
@@ -119,3 +118,16 @@ def test_fault_before_any_version_records_the_failure_only(site, cli_run, db_pat
     with sqlite3.connect(db_path) as conn:
         assert conn.execute("SELECT COUNT(*) FROM versions").fetchone() == (0,)
         assert conn.execute("SELECT outcome, http_status FROM checks").fetchall() == [("failed", 404)]
+
+
+def test_total_time_is_bounded_however_many_retries_are_allowed(site, cli_run, fast, monkeypatch):
+    monkeypatch.setenv("COPSWATCH_RETRIES", "50")
+    monkeypatch.setenv("COPSWATCH_TOTAL_TIMEOUT", "1.5")
+    url = site.fault("stall", seconds=3)
+    started = time.monotonic()
+    result = cli_run("run", "--url", url, "--json")
+    elapsed = time.monotonic() - started
+    assert result.exit_code == 1 and "timed out" in result.data["reason"]
+    assert "deadline" in result.data["reason"] or "gave up" in result.data["reason"]
+    assert elapsed < 1.5 + 1.0  # the deadline, plus start-up and one last connection's slack
+    assert 2 <= site.hits() < 50
