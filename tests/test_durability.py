@@ -49,6 +49,16 @@ def assert_consistent(db_path) -> None:
     assert report.healthy, report.problems
 
 
+def count_checks(db_path) -> int:
+    if not db_path.exists():
+        return 0
+    with sqlite3.connect(db_path) as conn:
+        try:
+            return conn.execute("SELECT COUNT(*) FROM checks").fetchone()[0]
+        except sqlite3.OperationalError:  # no schema yet
+            return 0
+
+
 def copswatch(*args):
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "COPSWATCH_BACKOFF_BASE": "0.01"}
     return subprocess.Popen([sys.executable, "-m", "copswatch", *args], env=env,
@@ -57,23 +67,34 @@ def copswatch(*args):
 
 def test_kill_9_at_random_points_never_leaves_a_half_written_archive(site, db_path):
     url = site.serve(OLDER)
-    started = time.monotonic()
-    assert copswatch("run", "--url", url, "--db", str(db_path.with_name("timing.db"))).wait(60) == 0
-    duration = time.monotonic() - started  # one whole run, start-up included
+    timing = str(db_path.with_name("timing.db"))
+    assert copswatch("run", "--url", url, "--db", timing).wait(60) == 0  # creates the schema
+    durations = []
+    for page in (NEWER, OLDER, NEWER):
+        site.serve(page)
+        started = time.monotonic()
+        assert copswatch("run", "--url", url, "--db", timing).wait(60) == 0
+        durations.append(time.monotonic() - started)
+    duration = sorted(durations)[1]  # one whole run writing a version, start-up included
 
     rng = random.Random(int(os.environ.get("KILL_SEED", time.time())))
-    outcomes = {"killed": 0, "finished": 0}
+    outcomes = {"killed": 0, "finished": 0, "killed after the fetch, before the commit": 0}
     for i in range(KILLS):
+        hits, checks = site.hits(), count_checks(db_path)
         site.serve(NEWER if i % 2 else OLDER)  # the page changes every run: every run writes a version
-        # Half the kills anywhere in the run, half in its last third, where the writes are.
-        delay = rng.uniform(0, duration * 1.1) if i % 2 else rng.uniform(duration * 0.66, duration * 1.1)
+        # Half the kills anywhere in the run, half in its second half, where the writes are.
+        delay = rng.uniform(0, duration) if i % 2 else rng.uniform(duration * 0.5, duration)
         proc = copswatch("run", "--url", url, "--db", str(db_path))
         time.sleep(delay)
         proc.kill()
-        outcomes["killed" if proc.wait(60) == -9 else "finished"] += 1
+        killed = proc.wait(60) == -9
+        outcomes["killed" if killed else "finished"] += 1
+        if killed and site.hits() > hits and count_checks(db_path) == checks:
+            outcomes["killed after the fetch, before the commit"] += 1
         assert_consistent(db_path)
 
     assert outcomes["killed"] >= KILLS // 4, outcomes  # the kills did land inside runs
+    assert outcomes["killed after the fetch, before the commit"] >= 2, outcomes  # and inside checks
     site.serve(NEWER if KILLS % 2 else OLDER)
     final = copswatch("run", "--url", url, "--db", str(db_path))
     assert final.wait(60) == 0, final.stderr.read()
