@@ -77,7 +77,9 @@ def test_kill_9_at_random_points_never_leaves_a_half_written_archive(site, db_pa
         durations.append(time.monotonic() - started)
     duration = sorted(durations)[1]  # one whole run writing a version, start-up included
 
-    rng = random.Random(int(os.environ.get("KILL_SEED", time.time())))
+    seed = int(os.environ.get("KILL_SEED", time.time()))
+    print(f"KILL_SEED={seed}")  # shown when the test fails: replay with it
+    rng = random.Random(seed)
     outcomes = {"killed": 0, "finished": 0, "killed after the fetch, before the commit": 0}
     for i in range(KILLS):
         hits, checks = site.hits(), count_checks(db_path)
