@@ -106,6 +106,8 @@ def test_backup_of_an_archive_in_use(archived, cli_run, tmp_path):
     result = cli_run("backup", copy, "--json")
     assert result.exit_code == 0, result.output
     assert result.data["versions"] == 2 and result.data["checks"] == 3 and result.data["path"] == str(copy)
+    live = cli_run("doctor", "--json")  # doctor too works beside a reader and an uncommitted writer
+    assert live.exit_code == 0 and live.data["healthy"] is True
     writer.execute("ROLLBACK")
     with sqlite3.connect(copy) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
