@@ -12,8 +12,25 @@ import httpx
 
 from scraper import PARSER_VERSION
 from scraper.errors import FetchError, ParseError
-from scraper.fetch import FetchPolicy, fetch, utcnow
+from scraper.fetch import USER_AGENT, FetchPolicy, fetch, make_client, utcnow
+from scraper.retry import RetryPolicy
 from storage.archive import Archive, CheckResult, sha256
+
+
+def fetch_policy(config) -> FetchPolicy:
+    """The fetch settings of a copswatch.config.Config, as the scraper takes them."""
+    return FetchPolicy(
+        user_agent=config.user_agent or USER_AGENT, timeout=config.timeout, connect_timeout=config.connect_timeout,
+        total_timeout=config.total_timeout, max_body_size=config.max_body_size, max_redirects=config.max_redirects,
+        obey_robots=not config.ignore_robots,
+        retry=RetryPolicy(attempts=config.retries + 1, backoff_base=config.backoff_base,
+                          backoff_cap=config.backoff_cap, retry_after_cap=config.retry_after_cap),
+    )
+
+
+def client_for(policy: FetchPolicy) -> httpx.Client:
+    return make_client(user_agent=policy.user_agent, timeout=policy.timeout,
+                       connect_timeout=policy.connect_timeout, max_redirects=policy.max_redirects)
 
 
 def run_check(

@@ -171,7 +171,7 @@ def test_oversized_body_is_never_buffered_whole(site, tmp_path):
 
 
 def test_fetch_settings_from_file_and_environment(tmp_path):
-    from copswatch.cli import fetch_policy
+    from schedules.job import fetch_policy
     from copswatch.config import load
 
     path = tmp_path / "c.toml"
@@ -194,3 +194,11 @@ def test_bad_fetch_settings_are_usage_errors(tmp_path, cli_run, line):
     path.write_text(line + "\n")
     result = cli_run("run", "--config", path, "--url", "http://127.0.0.1:9/x")
     assert result.exit_code == 2 and line.split()[0] in result.stderr
+
+
+def test_config_command_shows_the_fetch_settings(cli_run, monkeypatch):
+    monkeypatch.setenv("COPSWATCH_MAX_BODY_SIZE", "4096")
+    data = cli_run("config", "--json").data
+    assert data["max_body_size"] == 4096 and data["ignore_robots"] is False and data["retries"] == 2
+    assert {"connect_timeout", "total_timeout", "backoff_base", "backoff_cap", "retry_after_cap",
+            "max_redirects"} <= set(data)
