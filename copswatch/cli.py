@@ -124,23 +124,24 @@ def run(url, quiet, notify_urls, alert_on, alert_on_first, config_path, db_path,
     warning on stderr and stays pending; it does not change the exit code.
     """
     from copswatch.cli_alerts import alert_channels, report_attempts
-    from copswatch.config import ConfigError
-    from schedules.job import check_and_notify
-    from scraper.fetch import USER_AGENT, make_client
+    from copswatch.config import ConfigError, check_no_credentials
+    from schedules.job import check_and_notify, client_for, fetch_policy
 
     config = settings(config_path, db_path)
     try:
         chosen = config.target(target)
+        if url:
+            check_no_credentials(url, "--url")
     except ConfigError as exc:
         raise ConfigurationError(str(exc)) from None
     channels, operator_channels = alert_channels(config, chosen, notify_urls, alert_on)
-    with locked(config.db), open_archive(config.db, create=True) as archive, \
-            make_client(user_agent=config.user_agent or USER_AGENT, timeout=config.timeout) as client:
+    policy = fetch_policy(config)
+    with locked(config.db), open_archive(config.db, create=True) as archive, client_for(policy) as client:
         try:
             result, attempts = check_and_notify(
                 archive, client, chosen.name, url or chosen.url, channels=channels,
                 operator_channels=operator_channels, alert_on_first=alert_on_first,
-                failure_streak=config.failure_streak, feed=config.feed,
+                failure_streak=config.failure_streak, feed=config.feed, policy=policy,
             )
         except CopswatchError as exc:  # the feed could not be written; check and alerts are done
             fail(exc)
@@ -307,3 +308,4 @@ def main():
 from copswatch import cli_query  # noqa: E402,F401  (registers its commands)
 from copswatch import cli_schedule  # noqa: E402,F401  (registers its commands)
 from copswatch import cli_alerts  # noqa: E402,F401  (registers its commands)
+from copswatch import cli_maintenance  # noqa: E402,F401  (registers its commands)

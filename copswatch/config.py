@@ -5,13 +5,23 @@ with none, there is one target, ``buildingtrust``, watching the live page. Shape
 
     db = "archive.db"                  # $COPSWATCH_DB, --db
     user_agent = "copswatch/0.1 (+…)"  # $COPSWATCH_USER_AGENT
-    timeout = 30                       # seconds; $COPSWATCH_TIMEOUT
+    timeout = 30                       # seconds per read; $COPSWATCH_TIMEOUT
+    connect_timeout = 10               # seconds; $COPSWATCH_CONNECT_TIMEOUT
+    total_timeout = 300                # seconds for a whole fetch, retries included
+    retries = 2                        # retries of a transient failure (0: none)
+    backoff_base = 1                   # seconds; retry n waits a random 0…base·2^(n-1)
+    backoff_cap = 60                   # seconds; the longest backoff wait
+    retry_after_cap = 120              # seconds; a longer Retry-After gives up instead
+    max_body_size = 10485760           # bytes (10 MiB), enforced while downloading
+    max_redirects = 10
+    ignore_robots = false              # true: fetch even where robots.txt disallows it
     jitter = 0                         # seconds of random delay per scheduled run; $COPSWATCH_JITTER
     misfire_grace_time = 3600          # seconds a late run may still start; $COPSWATCH_MISFIRE_GRACE_TIME
     operator_notify = ["ntfy://…"]     # anomalies and failing checks; $COPSWATCH_OPERATOR_NOTIFY
     failure_streak = 3                 # failed checks in a row before the operator hears; $COPSWATCH_FAILURE_STREAK
     alert_on = ["added", "reappeared", "removed"]  # event kinds that alert (also modified, moved)
     feed = "feed.xml"                  # Atom feed rewritten after each run; $COPSWATCH_FEED
+    (every top-level key also reads $COPSWATCH_<KEY>, e.g. $COPSWATCH_IGNORE_ROBOTS=1)
 
     [targets.buildingtrust]
     url = "https://cops.usdoj.gov/buildingtrust"   # $COPSWATCH_URL
@@ -62,6 +72,15 @@ class Config:
     db: str = "archive.db"
     user_agent: str | None = None  # None: scraper.fetch.USER_AGENT
     timeout: float = 30.0
+    connect_timeout: float = 10.0
+    total_timeout: float = 300.0
+    retries: int = 2
+    backoff_base: float = 1.0
+    backoff_cap: float = 60.0
+    retry_after_cap: float = 120.0
+    max_body_size: int = 10 * 1024 * 1024
+    max_redirects: int = 10
+    ignore_robots: bool = False
     jitter: float = 0.0
     misfire_grace_time: float = 3600.0
     operator_notify: tuple[str, ...] = field(default=(), repr=False)  # may hold secrets: never printed
@@ -86,11 +105,11 @@ class Config:
 
 _TOP_KEYS = {f.name for f in fields(Config)} - {"targets", "source"}
 _TARGET_KEYS = {f.name for f in fields(Target)} - {"name"}
-_ENV = {"db": "COPSWATCH_DB", "user_agent": "COPSWATCH_USER_AGENT", "timeout": "COPSWATCH_TIMEOUT",
-        "jitter": "COPSWATCH_JITTER", "misfire_grace_time": "COPSWATCH_MISFIRE_GRACE_TIME",
-        "operator_notify": "COPSWATCH_OPERATOR_NOTIFY", "failure_streak": "COPSWATCH_FAILURE_STREAK",
-        "feed": "COPSWATCH_FEED"}
+_ENV = {key: f"COPSWATCH_{key.upper()}" for key in sorted(_TOP_KEYS)}
 ALERT_KINDS = ("added", "reappeared", "removed", "modified", "moved")
+FETCH_SETTINGS = ("connect_timeout", "total_timeout", "retries", "backoff_base", "backoff_cap", "retry_after_cap",
+                  "max_body_size", "max_redirects", "ignore_robots")
+_SECONDS = ("timeout", "connect_timeout", "total_timeout", "backoff_base", "backoff_cap", "retry_after_cap")
 _TARGET_ENV = {"url": "COPSWATCH_URL", "schedule": "COPSWATCH_SCHEDULE", "timezone": "COPSWATCH_TIMEZONE",
                "notify": "COPSWATCH_NOTIFY", "selectors": "COPSWATCH_SELECTORS"}
 
@@ -117,7 +136,11 @@ def load(path: str | None = None, env: dict | None = None) -> Config:
     config = Config(
         db=_string(values.get("db", "archive.db"), "db", where),
         user_agent=_string(values["user_agent"], "user_agent", where) if "user_agent" in values else None,
-        timeout=_positive(values.get("timeout", 30.0), "timeout", where),
+        **{key: _positive(values.get(key, getattr(Config, key)), key, where) for key in _SECONDS},
+        retries=_whole(values.get("retries", Config.retries), "retries", where, minimum=0),
+        max_body_size=_whole(values.get("max_body_size", Config.max_body_size), "max_body_size", where),
+        max_redirects=_whole(values.get("max_redirects", Config.max_redirects), "max_redirects", where, minimum=0),
+        ignore_robots=_boolean(values.get("ignore_robots", False), "ignore_robots", where),
         jitter=_positive(values.get("jitter", 0.0), "jitter", where, zero=True),
         misfire_grace_time=_positive(values.get("misfire_grace_time", 3600.0), "misfire_grace_time", where),
         operator_notify=_urls(values.get("operator_notify", []), "operator_notify", where),
@@ -155,6 +178,7 @@ def _target(name: str, spec, where: str) -> Target:
     url = _string(spec.get("url", LIVE_URL), f"{key}.url", where)
     if not url.startswith(("http://", "https://")):
         raise ConfigError(f"{where}: {key}.url must be an http(s) URL, not {url!r}")
+    check_no_credentials(url, f"{where}: {key}.url")
     selectors = spec.get("selectors", {})
     if not isinstance(selectors, dict) or not all(isinstance(v, str) for v in selectors.values()):
         raise ConfigError(f"{where}: {key}.selectors must be a table of CSS selectors")
@@ -261,6 +285,14 @@ def _day(token: str) -> int:
     raise ValueError(f"bad weekday {token!r}")
 
 
+def check_no_credentials(url: str, where: str) -> None:
+    """A user:password@ in a URL would be stored in every check row: refuse it (without echoing it)."""
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        raise ConfigError(f"{where} contains credentials, which would be stored in the archive; "
+                          "copswatch watches public pages only")
+
+
 def _string(value, key: str, where: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{where}: {key} must be a non-empty string, not {value!r}")
@@ -275,6 +307,27 @@ def _positive(value, key: str, where: str, *, zero: bool = False) -> float:
     if number < 0 or (number == 0 and not zero) or number != number:
         raise ConfigError(f"{where}: {key} must be {'zero or ' if zero else ''}positive, not {value!r}")
     return number
+
+
+def _whole(value, key: str, where: str, *, minimum: int = 1) -> int:
+    try:
+        number = int(value) if not isinstance(value, (bool, float)) else None
+    except (TypeError, ValueError):
+        number = None
+    if number is None or number < minimum:
+        raise ConfigError(f"{where}: {key} must be a whole number of at least {minimum}, not {value!r}")
+    return number
+
+
+def _boolean(value, key: str, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{where}: {key} must be true or false, not {value!r}")
 
 
 _SECRET_PARAM = re.compile(r"pass|pwd|token|secret|key|auth|sig|cred", re.IGNORECASE)
@@ -316,6 +369,7 @@ def public(config: Config, names: list[str]) -> dict:
         "timeout": config.timeout,
         "jitter": config.jitter,
         "misfire_grace_time": config.misfire_grace_time,
+        **{key: getattr(config, key) for key in FETCH_SETTINGS},
         "targets": {
             name: {
                 "url": t.url, "schedule": t.schedule, "timezone": t.timezone,

@@ -1,8 +1,8 @@
 """`copswatch schedule`: an APScheduler 3 scheduler that checks each target on its cron schedule.
 
-Reads from configuration: ``db``, ``timeout``, ``user_agent``, ``jitter``, ``misfire_grace_time``, the
-alert settings (``operator_notify``, ``failure_streak``, ``alert_on``, ``feed``) and each target's ``url``,
-``schedule``, ``timezone`` and ``notify``.
+Reads from configuration: ``db``, the fetch settings (``schedules.job.fetch_policy``), ``jitter``,
+``misfire_grace_time``, the alert settings (``operator_notify``, ``failure_streak``, ``alert_on``,
+``feed``) and each target's ``url``, ``schedule``, ``timezone`` and ``notify``.
 
 - One job per target, on a standard 5-field cron expression in the target's time zone, with jitter,
   a misfire grace time and coalescing (missed runs within the grace time become one run).
@@ -43,15 +43,14 @@ def check_target(config: Config, target: Target) -> CheckResult:
     """One check of one target under the archive lock, then its alerts: the daemon's only call into the
     pipeline. A channel that did not take its alert is logged (masked); the alert stays pending."""
     from notify.channels import from_config
-    from schedules.job import check_and_notify
-    from scraper.fetch import USER_AGENT, make_client
+    from schedules.job import check_and_notify, client_for, fetch_policy
 
     channels, operator_channels = from_config(config, target)
-    with archive_lock(config.db), Archive(config.db) as archive, \
-            make_client(user_agent=config.user_agent or USER_AGENT, timeout=config.timeout) as client:
+    policy = fetch_policy(config)
+    with archive_lock(config.db), Archive(config.db) as archive, client_for(policy) as client:
         result, attempts = check_and_notify(
             archive, client, target.name, target.url, channels=channels, operator_channels=operator_channels,
-            failure_streak=config.failure_streak, feed=config.feed,
+            failure_streak=config.failure_streak, feed=config.feed, policy=policy,
         )
     for a in attempts:
         if a.error:

@@ -1,7 +1,8 @@
 """One check of one target: fetch → parse → record → diff → notify, in that order, nothing reaching back.
 
-A body byte-identical to the last good capture (under the same parser version) is recorded as
-unchanged without being parsed: the parser is not even imported on that path.
+The fetch is conditional on the last good capture's validators; a 304 is recorded as unchanged
+without a body. A body byte-identical to the last good capture (under the same parser version) is
+recorded as unchanged without being parsed: the parser is not even imported on that path.
 ``check_and_notify`` adds the alerts: the check enqueues its events' deliveries in its own
 transaction, then every pending delivery (this night's and earlier failures) is sent.
 """
@@ -13,22 +14,43 @@ import httpx
 
 from scraper import PARSER_VERSION
 from scraper.errors import FetchError, ParseError
-from scraper.fetch import fetch, utcnow
+from scraper.fetch import USER_AGENT, FetchPolicy, fetch, make_client, utcnow
+from scraper.retry import RetryPolicy
 from storage.archive import Archive, CheckResult, sha256
 from storage.outbox import Subscription
 
 
+def fetch_policy(config) -> FetchPolicy:
+    """The fetch settings of a copswatch.config.Config, as the scraper takes them."""
+    return FetchPolicy(
+        user_agent=config.user_agent or USER_AGENT, timeout=config.timeout, connect_timeout=config.connect_timeout,
+        total_timeout=config.total_timeout, max_body_size=config.max_body_size, max_redirects=config.max_redirects,
+        obey_robots=not config.ignore_robots,
+        retry=RetryPolicy(attempts=config.retries + 1, backoff_base=config.backoff_base,
+                          backoff_cap=config.backoff_cap, retry_after_cap=config.retry_after_cap),
+    )
+
+
+def client_for(policy: FetchPolicy) -> httpx.Client:
+    return make_client(user_agent=policy.user_agent, timeout=policy.timeout,
+                       connect_timeout=policy.connect_timeout, max_redirects=policy.max_redirects)
+
+
 def run_check(
-    archive: Archive, client: httpx.Client, target: str, url: str, *, clock: Callable[[], datetime] = utcnow,
+    archive: Archive, client: httpx.Client, target: str, url: str, *,
+    clock: Callable[[], datetime] = utcnow, policy: FetchPolicy | None = None,
     alerts: tuple[Subscription, ...] = (), alert_on_first: bool = False,
 ) -> CheckResult:
     started_at = clock()
+    etag, last_modified = archive.validators(target, PARSER_VERSION)
     try:
-        response = fetch(client, url, clock=clock)
+        response = fetch(client, url, clock=clock, policy=policy, etag=etag, last_modified=last_modified)
     except FetchError as exc:
         elapsed = (utcnow() - started_at).total_seconds() * 1000
         return archive.record_failure(target, url, started_at, exc.reason, status=exc.status, duration_ms=elapsed)
 
+    if response.status == 304:
+        return archive.record_not_modified(target, response, PARSER_VERSION)
     if archive.last_good_body(target) == (sha256(response.body), PARSER_VERSION):
         return archive.record_same_body(target, response, PARSER_VERSION)
     from scraper.parse import parse  # lxml and bs4 are only imported when there is something to parse
@@ -45,14 +67,14 @@ def run_check(
 def check_and_notify(
     archive: Archive, client: httpx.Client, target: str, url: str, *, channels=(), operator_channels=(),
     alert_on_first: bool = False, failure_streak: int = 3, feed: str | None = None,
-    clock: Callable[[], datetime] = utcnow,
+    clock: Callable[[], datetime] = utcnow, policy: FetchPolicy | None = None,
 ):
     """Check, then deliver: returns the CheckResult and the delivery attempts (``notify.deliver.Attempt``).
 
     The check enqueues its publication events' deliveries in its own transaction; only a recorded
     version has such events, so a failed or anomalous check never enqueues a publication alert.
     """
-    result = run_check(archive, client, target, url, clock=clock,
+    result = run_check(archive, client, target, url, clock=clock, policy=policy,
                        alerts=tuple(c.subscription for c in channels), alert_on_first=alert_on_first)
     attempts = after_check(archive, result, channels=channels, operator_channels=operator_channels,
                            failure_streak=failure_streak, feed=feed)

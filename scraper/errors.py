@@ -4,6 +4,10 @@ from copswatch.errors import CopswatchError
 
 
 class FetchError(CopswatchError):
+    """The page could not be fetched. ``permanent``: retrying would not help."""
+
+    permanent = False
+
     def __init__(self, url: str, message: str, *, status: int | None = None):
         super().__init__(f"{message} ({url})")
         self.url = url
@@ -13,6 +17,14 @@ class FetchError(CopswatchError):
 
 class HTTPStatusError(FetchError):
     pass
+
+
+class TooLarge(FetchError):
+    permanent = True
+
+
+class RobotsDisallowed(FetchError):
+    permanent = True
 
 
 class ParseError(CopswatchError):

@@ -16,7 +16,7 @@ import os
 import sqlite3
 import zlib
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import cached_property
@@ -177,6 +177,50 @@ class Archive:
         ).fetchone()
         return (row[0], row[1]) if row else None
 
+    def validators(self, target: str, parser_version: str) -> tuple[str | None, str | None]:
+        """(ETag, Last-Modified) of the newest successful check, for a conditional request.
+
+        (None, None) when that check was read by another parser version: the body must be fetched
+        again to be re-parsed, so a 304 must not be invited.
+        """
+        row = self.conn.execute(
+            "SELECT etag, last_modified, parser_version FROM checks "
+            "WHERE target = ? AND outcome IN (?, ?, ?) AND body_id IS NOT NULL ORDER BY id DESC LIMIT 1",
+            [target, Outcome.FIRST, Outcome.CHANGED, Outcome.UNCHANGED],
+        ).fetchone()
+        if row is None or row[2] != parser_version:
+            return None, None
+        return row[0], row[1]
+
+    def record_not_modified(self, target: str, fetch: FetchResult, parser_version: str) -> CheckResult:
+        """Record a 304 Not Modified as an unchanged check of the current version.
+
+        No body was downloaded; the check points at the body of the last successful check (the one
+        whose validators were sent, which the server just confirmed is still current), and keeps
+        that check's validators where the 304 did not repeat them.
+        """
+        with self.transaction():
+            last = self.conn.execute(
+                "SELECT body_id, etag, last_modified FROM checks WHERE target = ? AND outcome IN (?, ?, ?) "
+                "AND body_id IS NOT NULL ORDER BY id DESC LIMIT 1",
+                [target, Outcome.FIRST, Outcome.CHANGED, Outcome.UNCHANGED],
+            ).fetchone()
+            current = self._current_version_id(target)
+            if last is None or current is None:
+                reason = "HTTP 304 Not Modified, but nothing was archived to compare with"
+                check_id = self._insert_check(
+                    target, fetch.url, fetch.fetched_at, Outcome.FAILED, reason=reason, status=fetch.status,
+                    duration_ms=fetch.duration_ms, version_id=current,
+                )
+                return CheckResult(check_id, target, fetch.url, iso(fetch.fetched_at), Outcome.FAILED, current,
+                                   reason=reason)
+            headers = {"etag": last[1], "last-modified": last[2], **fetch.headers}
+            check_id = self._insert_check(
+                target, fetch.url, fetch.fetched_at, Outcome.UNCHANGED, fetch=replace(fetch, headers=headers),
+                parser_version=parser_version, version_id=current, body_id=last[0],
+            )
+        return CheckResult(check_id, target, fetch.url, iso(fetch.fetched_at), Outcome.UNCHANGED, current)
+
     def record_same_body(self, target: str, fetch: FetchResult, parser_version: str) -> CheckResult:
         """Record a check whose body is byte-identical to the last good capture: unchanged, unparsed."""
         with self.transaction():
@@ -253,9 +297,10 @@ class Archive:
 
     def _insert_check(
         self, target, url, started_at, outcome, *, fetch=None, reason=None, status=None,
-        duration_ms=None, parser_version=None, version_id=None,
+        duration_ms=None, parser_version=None, version_id=None, body_id=None,
     ) -> int:
-        body_id = self._store_body(fetch.body, started_at) if fetch is not None else None
+        if body_id is None and fetch is not None:
+            body_id = self._store_body(fetch.body, started_at)
         headers = fetch.headers if fetch else {}
         row = {
             "target": target,
