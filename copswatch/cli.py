@@ -98,26 +98,33 @@ def cli():
 
 @cli.command()
 @click.option("--url", default=None, help="Page to check [default: the target's URL, else the live page].")
+@click.option("--removal-threshold", type=float, default=None,
+              help="Share (0-1] of the current publications that may vanish at once before the check is "
+                   "an anomaly [default 0.5; env COPSWATCH_REMOVAL_THRESHOLD].")
 @archive_options
 @json_option
-def run(url, config_path, db_path, target, as_json):
+def run(url, removal_threshold, config_path, db_path, target, as_json):
     """Check the page once, archive it and report what changed.
 
-    Exit 0 when the check succeeded (changed or not), 1 when the fetch or parse failed (the failure
-    is still recorded), 2 for usage or configuration errors.
+    Exit 0 when the check succeeded (changed or not), 1 when the fetch failed or the page was an
+    anomaly (not believable; recorded, the current version untouched), 2 for usage or configuration errors.
     """
     from copswatch.config import ConfigError
     from schedules.job import run_check
     from scraper.fetch import USER_AGENT, make_client
 
+    from copswatch.config import removal_threshold as share
+
     config = settings(config_path, db_path)
     try:
         chosen = config.target(target)
+        threshold = config.removal_threshold if removal_threshold is None else share(removal_threshold, "--removal-threshold")
     except ConfigError as exc:
         raise ConfigurationError(str(exc)) from None
     with open_archive(config.db, create=True) as archive, \
             make_client(user_agent=config.user_agent or USER_AGENT, timeout=config.timeout) as client:
-        result = run_check(archive, client, chosen.name, url or chosen.url)
+        result = run_check(archive, client, chosen.name, url or chosen.url, selectors=chosen.selectors,
+                           removal_threshold=threshold)
     if as_json:
         emit_json(result.public())
     else:
@@ -129,7 +136,8 @@ def run(url, config_path, db_path, target, as_json):
 def print_check(result) -> None:
     head = f"check {result.check_id} · {result.outcome}"
     if result.outcome in ("failed", "anomaly"):
-        click.echo(f"{head} · {safe(result.reason)} · {safe(result.url)}", err=True)
+        kept = " · not believable: the current version is unchanged" if result.outcome == "anomaly" else ""
+        click.echo(f"{head} · {safe(result.reason)}{kept} · {safe(result.url)}", err=True)
         return
     click.echo(f"{head} · version {result.version_id} · {safe(result.url)}")
     if result.outcome in ("first", "changed"):

@@ -6,13 +6,16 @@ with none, there is one target, ``buildingtrust``, watching the live page. Shape
     db = "archive.db"                  # $COPSWATCH_DB, --db
     user_agent = "copswatch/0.1 (+…)"  # $COPSWATCH_USER_AGENT
     timeout = 30                       # seconds; $COPSWATCH_TIMEOUT
+    removal_threshold = 0.5            # share of publications gone at once that is an anomaly;
+                                       # $COPSWATCH_REMOVAL_THRESHOLD, run --removal-threshold
 
     [targets.buildingtrust]
     url = "https://cops.usdoj.gov/buildingtrust"
     schedule = "0 7 * * *"             # 5-field cron
     timezone = "UTC"
     notify = ["mailto://…", "json://…"]
-    selectors = { listing = "…" }      # CSS selectors overriding the parser's heuristics
+    selectors = { listing = "…" }      # CSS selectors overriding the parser's heuristics; keys:
+                                       # listing, entry, title, description, spotlight
 
 Every error names the file, the key and the bad value, and is reported as a usage error (exit 2).
 """
@@ -48,6 +51,7 @@ class Config:
     db: str = "archive.db"
     user_agent: str | None = None  # None: scraper.fetch.USER_AGENT
     timeout: float = 30.0
+    removal_threshold: float = 0.5  # more than this share of publications gone at once is an anomaly
     targets: dict[str, Target] = field(default_factory=lambda: {DEFAULT_TARGET: Target(DEFAULT_TARGET)})
     source: str | None = None  # the file it was read from
 
@@ -66,7 +70,9 @@ class Config:
 
 _TOP_KEYS = {f.name for f in fields(Config)} - {"targets", "source"}
 _TARGET_KEYS = {f.name for f in fields(Target)} - {"name"}
-_ENV = {"db": "COPSWATCH_DB", "user_agent": "COPSWATCH_USER_AGENT", "timeout": "COPSWATCH_TIMEOUT"}
+_ENV = {"db": "COPSWATCH_DB", "user_agent": "COPSWATCH_USER_AGENT", "timeout": "COPSWATCH_TIMEOUT",
+        "removal_threshold": "COPSWATCH_REMOVAL_THRESHOLD"}
+SELECTOR_KEYS = ("listing", "entry", "title", "description", "spotlight")  # as scraper.parse.SELECTOR_KEYS
 
 
 def load(path: str | None = None, env: dict | None = None) -> Config:
@@ -92,6 +98,7 @@ def load(path: str | None = None, env: dict | None = None) -> Config:
         db=_string(values.get("db", "archive.db"), "db", where),
         user_agent=_string(values["user_agent"], "user_agent", where) if "user_agent" in values else None,
         timeout=_positive(values.get("timeout", 30.0), "timeout", where),
+        removal_threshold=removal_threshold(values.get("removal_threshold", 0.5), where),
         source=path,
     )
     if "targets" in raw:
@@ -119,6 +126,7 @@ def _target(name: str, spec, where: str) -> Target:
     selectors = spec.get("selectors", {})
     if not isinstance(selectors, dict) or not all(isinstance(v, str) for v in selectors.values()):
         raise ConfigError(f"{where}: {key}.selectors must be a table of CSS selectors")
+    _check_selectors(selectors, f"{key}.selectors", where)
     return Target(
         name=name,
         url=url,
@@ -143,3 +151,26 @@ def _positive(value, key: str, where: str) -> float:
     if number <= 0:
         raise ConfigError(f"{where}: {key} must be positive, not {value!r}")
     return number
+
+
+def removal_threshold(value, where: str) -> float:
+    """A share in (0, 1]: more than it of the current publications gone at once is an anomaly."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: removal_threshold must be a number, not {value!r}") from None
+    if not 0 < number <= 1:
+        raise ConfigError(f"{where}: removal_threshold must be more than 0 and at most 1, not {value!r}")
+    return number
+
+
+def _check_selectors(selectors: dict, key: str, where: str) -> None:
+    from cssselect import GenericTranslator, SelectorError
+
+    for name, selector in selectors.items():
+        if name not in SELECTOR_KEYS:
+            raise ConfigError(f"{where}: unknown key {key}.{name} (known: {', '.join(SELECTOR_KEYS)})")
+        try:
+            GenericTranslator().css_to_xpath(selector)
+        except SelectorError as exc:
+            raise ConfigError(f"{where}: {key}.{name} is not a valid CSS selector ({selector!r}: {exc})") from None

@@ -1,10 +1,12 @@
-"""One check of one target: fetch → parse → record → diff, in that order, nothing reaching back.
+"""One check of one target: fetch → parse → judge → record → diff, in that order, nothing reaching back.
 
 A body byte-identical to the last good capture (under the same parser version) is recorded as
-unchanged without being parsed: the parser is not even imported on that path.
+unchanged without being parsed: the parser is not even imported on that path. Every other body is
+parsed and judged by ``schedules.guard.judge``; a page that is not believable is recorded as an
+anomaly (raw body kept, current version untouched, no events).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 import httpx
@@ -12,11 +14,14 @@ import httpx
 from scraper import PARSER_VERSION
 from scraper.errors import FetchError, ParseError
 from scraper.fetch import fetch, utcnow
-from storage.archive import Archive, CheckResult, sha256
+from scraper.model import FetchResult, Page
+from schedules.guard import DEFAULT_REMOVAL_THRESHOLD, Verdict, judge
+from storage.archive import Archive, CheckResult, CurrentState, Outcome, keys_digest, sha256
 
 
 def run_check(
-    archive: Archive, client: httpx.Client, target: str, url: str, *, clock: Callable[[], datetime] = utcnow
+    archive: Archive, client: httpx.Client, target: str, url: str, *, clock: Callable[[], datetime] = utcnow,
+    selectors: Mapping[str, str] | None = None, removal_threshold: float = DEFAULT_REMOVAL_THRESHOLD,
 ) -> CheckResult:
     started_at = clock()
     try:
@@ -27,12 +32,26 @@ def run_check(
 
     if archive.last_good_body(target) == (sha256(response.body), PARSER_VERSION):
         return archive.record_same_body(target, response, PARSER_VERSION)
+    page, verdict = assess(response, archive.current_state(target), selectors=selectors,
+                           removal_threshold=removal_threshold)
+    if verdict.outcome is Outcome.ANOMALY:
+        return archive.record_failure(
+            target, url, response.fetched_at, verdict.reason, fetch=response, parser_version=PARSER_VERSION,
+            outcome=Outcome.ANOMALY, anomaly=verdict.anomaly,
+            keys_sha256=keys_digest(p.key for p in page.publications) if page else None,
+        )
+    return archive.record_page(target, response, page, PARSER_VERSION)
+
+
+def assess(
+    response: FetchResult, current: CurrentState, *, selectors: Mapping[str, str] | None = None,
+    removal_threshold: float = DEFAULT_REMOVAL_THRESHOLD,
+) -> tuple[Page | None, Verdict]:
+    """Parse a response and judge it against the target's current state (also used by ``reparse``)."""
     from scraper.parse import parse  # lxml and bs4 are only imported when there is something to parse
 
     try:
-        page = parse(response.body, response.final_url, response.headers.get("content-type"))
+        page = parse(response.body, response.final_url, response.headers.get("content-type"), selectors=selectors)
     except ParseError as exc:
-        return archive.record_failure(
-            target, url, response.fetched_at, exc.reason, fetch=response, parser_version=PARSER_VERSION
-        )
-    return archive.record_page(target, response, page, PARSER_VERSION)
+        return None, judge(response, None, current, parse_error=exc.reason, removal_threshold=removal_threshold)
+    return page, judge(response, page, current, removal_threshold=removal_threshold)

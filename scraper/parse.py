@@ -12,6 +12,13 @@ depends on a class name. The listing is found by structure:
 4. Entries are grouped by their tag path from the content root; the group with the most
    described entries is the listing (several lists with the same markup merge into one).
 
+Optional CSS selectors (``selectors``, from a target's configuration) override the heuristics; the keys
+are ``SELECTOR_KEYS``: ``listing`` (the element(s) holding the listing: the heuristics run only inside),
+``entry`` (one element per publication), ``title`` (the title link; inside ``entry`` when that is set),
+``description`` (the description element(s) inside ``entry``; without ``entry`` descriptions are found
+as usual) and ``spotlight`` (the Spotlight box). A selector that matches nothing falls back to the
+heuristics, so a redesign degrades to structural parsing instead of to an empty listing.
+
 Decoding follows the declared charset: HTTP header, then ``<meta>``, then detection
 (beautifulsoup4's UnicodeDammit), with the WHATWG rule that latin-1/ascii labels mean windows-1252.
 """
@@ -19,6 +26,7 @@ Decoding follows the declared charset: HTTP header, then ``<meta>``, then detect
 import codecs
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import lxml.etree
@@ -45,11 +53,19 @@ TRACKING_PARAM = re.compile(
     re.IGNORECASE,
 )
 _SPACE = re.compile(r"\s+")
+SELECTOR_KEYS = ("listing", "entry", "title", "description", "spotlight")
 
 
-def parse(body: bytes, url: str, content_type: str | None = None) -> Page:
+def parse(body: bytes, url: str, content_type: str | None = None, selectors: Mapping[str, str] | None = None) -> Page:
     """Return the page in ``body`` (served from ``url``); raise ParseError if it is not HTML text."""
-    text, encoding = decode(body, content_type)
+    selectors = dict(selectors or {})
+    unknown = set(selectors) - set(SELECTOR_KEYS)
+    if unknown:
+        raise ParseError(url, f"unknown selector key {sorted(unknown)[0]!r} (known: {', '.join(SELECTOR_KEYS)})")
+    try:
+        text, encoding = decode(body, content_type)
+    except ParseError as exc:
+        raise ParseError(url, exc.reason) from None
     root = _tree(text, url)
     for bad in root.xpath("//comment() | //processing-instruction()"):
         _drop(bad)
@@ -57,12 +73,13 @@ def parse(body: bytes, url: str, content_type: str | None = None) -> Page:
     base = _base_url(root, url)
 
     title = norm(root.findtext(".//title") or "")
-    spotlight = _take_spotlight(root, base)
+    spotlight = _take_spotlight(root, base, _select(root, selectors.get("spotlight"), url))
     scope = _content_root(root)
     h1 = scope.find(".//h1")
     heading = norm(_text(h1 if h1 is not None else root.find(".//h1")))
     _drop_chrome(scope)
-    entries = _listing(scope)
+    entries = _selected_listing(scope, selectors, url) if selectors else []
+    entries = entries or _listing(scope)
     publications = _publications(entries, base)
     return Page(
         url=url,
@@ -218,9 +235,9 @@ def _content_root(root):
 # -- spotlight ------------------------------------------------------------------------------
 
 
-def _take_spotlight(root, base: str) -> tuple[SpotlightItem, ...]:
-    """Find the box labelled "Spotlight", read its links, and remove it from the tree."""
-    region = _spotlight_region(root)
+def _take_spotlight(root, base: str, region: list | None = None) -> tuple[SpotlightItem, ...]:
+    """Find the box labelled "Spotlight" (or take ``region``), read its links, and remove it from the tree."""
+    region = region or _spotlight_region(root)
     if not region:
         return ()
     items = []
@@ -237,8 +254,8 @@ def _take_spotlight(root, base: str) -> tuple[SpotlightItem, ...]:
             title = title or norm(link.get("title")) or norm(link.get("aria-label"))
             items.append(
                 SpotlightItem(
-                    url=urljoin(base, href),
-                    image=urljoin(base, image) if image else None,
+                    url=clean_url(urljoin(base, href)),
+                    image=clean_url(urljoin(base, image)) if image else None,
                     title=title,
                     position=len(items) + 1,
                 )
@@ -332,6 +349,62 @@ def _listing(scope) -> list[tuple]:
         if score[0] and score > best_score:
             best, best_score = described, score
     return best
+
+
+def _select(scope, selector: str | None, url: str) -> list:
+    if not selector:
+        return []
+    from lxml.cssselect import CSSSelector, SelectorError
+
+    try:
+        return CSSSelector(selector)(scope)
+    except SelectorError as exc:
+        raise ParseError(url, f"bad CSS selector {selector!r}: {exc}") from None
+
+
+def _selected_listing(scope, selectors: dict, url: str) -> list[tuple]:
+    """The listing as the configured selectors say; [] when they find nothing (the heuristics take over)."""
+    containers = _select(scope, selectors.get("listing"), url) or [scope]
+    entries: list[tuple] = []
+    for container in containers:
+        if selectors.get("entry"):
+            for entry in _select(container, selectors["entry"], url):
+                links = _select(entry, selectors.get("title"), url) or _text_links(entry)
+                link = _as_link(links[0]) if links else None
+                if link is None:
+                    continue
+                described = _select(entry, selectors.get("description"), url)
+                if described:
+                    description = norm(" ".join(_text(d) for d in described))
+                else:
+                    description = _strip_joiner(_description_chunks(entry, link, {})[0])
+                entries.append((entry, link, description))
+        elif selectors.get("title"):
+            links = [_as_link(el) for el in _select(container, selectors["title"], url)]
+            links = [link for link in links if link is not None]
+            counts: dict = defaultdict(int)
+            for link in links:
+                for ancestor in link.iterancestors():
+                    counts[ancestor] += 1
+            members = []
+            for link in links:
+                entry = link
+                while entry.getparent() is not None and entry.getparent() is not container \
+                        and counts[entry.getparent()] == 1:
+                    entry = entry.getparent()
+                members.append((entry, link))
+            entries.extend(_describe(members, counts))
+        elif container is not scope:
+            entries.extend(_listing(container))
+    return entries
+
+
+def _as_link(el):
+    """The element if it is a link with an address, else the first such link inside it."""
+    for link in [el, *el.iter("a")]:
+        if link.tag == "a" and (link.get("href") or "").strip():
+            return link
+    return None
 
 
 def _describe(members: list, counts) -> list[tuple]:

@@ -26,6 +26,10 @@ from storage import SCHEMA_VERSION
 from storage.diff import Changes, Listed, diff
 from storage.errors import ArchiveError, NotFound
 
+# The anomaly rule a later check can overrule by listing the same publications again (schedules/guard.py).
+LARGE_REMOVAL = "large-removal"
+
+
 class Outcome(StrEnum):
     FIRST = "first"  # the first version of this target
     CHANGED = "changed"  # a new version
@@ -66,6 +70,20 @@ def iso(moment: datetime) -> str:
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def keys_digest(keys) -> str:
+    """Digest of a set of publication keys: two checks listing the same publications have the same one."""
+    return sha256("\n".join(sorted(keys)).encode())
+
+
+@dataclass(frozen=True)
+class CurrentState:
+    """What the anomaly guard needs to know about a target, as plain values."""
+
+    keys: frozenset[str] | None  # the current version's publication keys; None before the first version
+    content_sha256: str | None  # the current version's content hash
+    pending_removal: str | None  # keys digest of the last parsed check, when it was a large-removal anomaly
 
 
 def content_hash(page: Page) -> str:
@@ -156,13 +174,20 @@ class Archive:
         duration_ms: float | None = None,
         parser_version: str | None = None,
         outcome: Outcome = Outcome.FAILED,
+        anomaly: str | None = None,
+        keys_sha256: str | None = None,
     ) -> CheckResult:
-        """Record a check that produced no believable page; the current version stays as it was."""
+        """Record a check that produced no believable page; the current version stays as it was.
+
+        ``anomaly`` names the guard's rule that rejected the page; ``keys_sha256`` is the digest of the
+        publication keys it listed, if it was parsed (a later check listing the same confirms a removal).
+        """
         with self.transaction():
             current = self._current_version_id(target)
             check_id = self._insert_check(
                 target, url, started_at, outcome, fetch=fetch, reason=reason, status=status,
                 duration_ms=duration_ms, parser_version=parser_version, version_id=current,
+                anomaly=anomaly, keys_sha256=keys_sha256,
             )
         return CheckResult(check_id, target, url, iso(started_at), outcome, current, reason=reason)
 
@@ -187,61 +212,72 @@ class Archive:
 
     def record_page(self, target: str, fetch: FetchResult, page: Page, parser_version: str) -> CheckResult:
         """Record a parsed page: a new version when its content differs from the current one."""
-        content_sha = content_hash(page)
-        started_at = iso(fetch.fetched_at)
         with self.transaction():
-            latest = self._latest_version(target)
-            if latest and latest["content_sha256"] == content_sha:
-                check_id = self._insert_check(
-                    target, fetch.url, fetch.fetched_at, Outcome.UNCHANGED, fetch=fetch,
-                    parser_version=parser_version, version_id=latest["id"],
-                )
-                return CheckResult(check_id, target, fetch.url, started_at, Outcome.UNCHANGED, latest["id"])
-
-            outcome = Outcome.CHANGED if latest else Outcome.FIRST
             check_id = self._insert_check(
-                target, fetch.url, fetch.fetched_at, outcome, fetch=fetch, parser_version=parser_version,
+                target, fetch.url, fetch.fetched_at, Outcome.UNCHANGED, fetch=fetch, parser_version=parser_version,
+                keys_sha256=keys_digest(p.key for p in page.publications),
             )
-            old = self.listing(latest["id"]) if latest else []
-            seen_before = frozenset(
-                row[0] for row in self.db.execute("SELECT key FROM publications WHERE target = ?", [target])
+            outcome, version_id, changes = self._apply_page(
+                target, check_id, iso(fetch.fetched_at), fetch.final_url, page, parser_version
             )
-            new = [Listed(p.key, p.title, p.url, p.description, p.position) for p in page.publications]
-            changes = diff(
-                old, new, old_text=latest["text"] if latest else "", new_text=page.text,
-                seen_before=seen_before,
-                labels=(f"version {latest['id']}" if latest else "(nothing)", "this check"),
+        return CheckResult(check_id, target, fetch.url, iso(fetch.fetched_at), outcome, version_id, changes)
+
+    def _apply_page(
+        self, target: str, check_id: int, started_at: str, final_url: str, page: Page, parser_version: str
+    ) -> tuple[Outcome, int, Changes]:
+        """Make ``page``, seen by check ``check_id``, the target's current state; set the check's outcome.
+
+        Writes derived rows only; never notifies (``reparse`` replays history through it).
+        """
+        content_sha = content_hash(page)
+        latest = self._latest_version(target)
+        if latest and latest["content_sha256"] == content_sha:
+            self.conn.execute(
+                "UPDATE checks SET outcome = ?, version_id = ? WHERE id = ?", [Outcome.UNCHANGED, latest["id"], check_id]
             )
-            version_id = self.db["versions"].insert(
-                {
-                    "target": target,
-                    "check_id": check_id,
-                    "previous_version_id": latest["id"] if latest else None,
-                    "captured_at": started_at,
-                    "url": fetch.final_url,
-                    "title": page.title,
-                    "heading": page.heading,
-                    "intro": page.intro,
-                    "text": page.text,
-                    "publication_count": len(page.publications),
-                    "summary": changes.summary(),
-                    "content_sha256": content_sha,
-                    "body_id": self.conn.execute("SELECT body_id FROM checks WHERE id = ?", [check_id]).fetchone()[0],
-                    "parser_version": parser_version,
-                }
-            ).last_pk
-            self._write_listing(target, version_id, started_at, new)
-            self._write_events(target, version_id, started_at, changes)
-            self.db["spotlight_items"].insert_all(
-                {"version_id": version_id, "position": s.position, "url": s.url, "image": s.image, "title": s.title}
-                for s in page.spotlight
-            )
-            self.db.execute("UPDATE checks SET version_id = ? WHERE id = ?", [version_id, check_id])
-        return CheckResult(check_id, target, fetch.url, started_at, outcome, version_id, changes)
+            return Outcome.UNCHANGED, latest["id"], Changes()
+
+        outcome = Outcome.CHANGED if latest else Outcome.FIRST
+        old = self.listing(latest["id"]) if latest else []
+        seen_before = frozenset(
+            row[0] for row in self.db.execute("SELECT key FROM publications WHERE target = ?", [target])
+        )
+        new = [Listed(p.key, p.title, p.url, p.description, p.position) for p in page.publications]
+        changes = diff(
+            old, new, old_text=latest["text"] if latest else "", new_text=page.text,
+            seen_before=seen_before,
+            labels=(f"version {latest['id']}" if latest else "(nothing)", "this check"),
+        )
+        version_id = self.db["versions"].insert(
+            {
+                "target": target,
+                "check_id": check_id,
+                "previous_version_id": latest["id"] if latest else None,
+                "captured_at": started_at,
+                "url": final_url,
+                "title": page.title,
+                "heading": page.heading,
+                "intro": page.intro,
+                "text": page.text,
+                "publication_count": len(page.publications),
+                "summary": changes.summary(),
+                "content_sha256": content_sha,
+                "body_id": self.conn.execute("SELECT body_id FROM checks WHERE id = ?", [check_id]).fetchone()[0],
+                "parser_version": parser_version,
+            }
+        ).last_pk
+        self._write_listing(target, version_id, started_at, new)
+        self._write_events(target, version_id, started_at, changes)
+        self.db["spotlight_items"].insert_all(
+            {"version_id": version_id, "position": s.position, "url": s.url, "image": s.image, "title": s.title}
+            for s in page.spotlight
+        )
+        self.conn.execute("UPDATE checks SET outcome = ?, version_id = ? WHERE id = ?", [outcome, version_id, check_id])
+        return outcome, version_id, changes
 
     def _insert_check(
         self, target, url, started_at, outcome, *, fetch=None, reason=None, status=None,
-        duration_ms=None, parser_version=None, version_id=None,
+        duration_ms=None, parser_version=None, version_id=None, anomaly=None, keys_sha256=None,
     ) -> int:
         body_id = self._store_body(fetch.body, started_at) if fetch is not None else None
         headers = fetch.headers if fetch else {}
@@ -261,6 +297,8 @@ class Archive:
             "body_id": body_id,
             "parser_version": parser_version,
             "version_id": version_id,
+            "anomaly": anomaly,
+            "keys_sha256": keys_sha256,
         }
         cursor = self.conn.execute(
             f"INSERT INTO checks ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values())
@@ -338,6 +376,23 @@ class Archive:
 
     def targets(self) -> list[str]:
         return [row[0] for row in self.conn.execute("SELECT DISTINCT target FROM checks ORDER BY target")]
+
+    def current_state(self, target: str) -> CurrentState:
+        """The current version's keys and content hash, and an unconfirmed large removal if one is pending."""
+        latest = self.conn.execute(
+            "SELECT id, content_sha256 FROM versions WHERE target = ? ORDER BY id DESC LIMIT 1", [target]
+        ).fetchone()
+        keys = None
+        if latest:
+            keys = frozenset(row[0] for row in self.conn.execute(
+                "SELECT p.key FROM version_publications vp JOIN publications p ON p.id = vp.publication_id "
+                "WHERE vp.version_id = ?", [latest[0]]))
+        last_parsed = self.conn.execute(
+            "SELECT anomaly, keys_sha256 FROM checks WHERE target = ? AND keys_sha256 IS NOT NULL "
+            "ORDER BY id DESC LIMIT 1", [target]
+        ).fetchone()
+        pending = last_parsed[1] if last_parsed and last_parsed[0] == LARGE_REMOVAL else None
+        return CurrentState(keys, latest[1] if latest else None, pending)
 
     def _current_version_id(self, target: str) -> int | None:
         row = self.conn.execute("SELECT MAX(id) FROM versions WHERE target = ?", [target]).fetchone()
