@@ -241,3 +241,4 @@ def demo(db_path):
 
 def main():
     cli()
+from copswatch import cli_reparse  # noqa: E402,F401  (registers its commands)

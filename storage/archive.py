@@ -15,6 +15,7 @@ import json
 import os
 import sqlite3
 import zlib
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -275,6 +276,85 @@ class Archive:
         self.conn.execute("UPDATE checks SET outcome = ?, version_id = ? WHERE id = ?", [outcome, version_id, check_id])
         return outcome, version_id, changes
 
+    # -- re-deriving from the evidence -------------------------------------------------------
+
+    def rebuild(self, target: str, assess: Callable[[FetchResult, CurrentState], tuple]) -> dict:
+        """Re-derive a target's versions from its stored raw bodies, in check order, in one transaction.
+
+        ``assess(response, current_state)`` returns ``(page or None, verdict, parser_version)`` where the
+        verdict has ``outcome``, ``reason`` and ``anomaly`` (schedules.job.assess). Check rows are kept
+        (they are the evidence) and re-pointed; the derived tables (versions, their listings, revisions,
+        publications, spotlight items, events) are rebuilt. When the result equals the stored derivation
+        nothing is written, so running it twice changes nothing the second time. Never notifies.
+        Returns what differs: checks whose outcome changed, and versions whose listing changed.
+        """
+        try:
+            with self.transaction():
+                before = self._derivation(target)
+                self._delete_derived(target)
+                parsed: dict[int, tuple] = {}  # body id → assessment inputs, each distinct body parsed once
+                for row in self.conn.execute(
+                    "SELECT id, url, started_at, duration_ms, http_status, final_url, redirects, content_type, "
+                    "body_id FROM checks WHERE target = ? ORDER BY id", [target]
+                ).fetchall():
+                    self._replay_check(target, row, assess, parsed)
+                after = self._derivation(target)
+                report = _rebuild_report(target, before, after)
+                if not report["changed"]:
+                    raise _NothingToChange(report)
+        except _NothingToChange as nothing:
+            return nothing.report
+        return report
+
+    def _replay_check(self, target, row, assess, parsed) -> None:
+        check_id, url, started_at, duration_ms, status, final_url, redirects, content_type, body_id = row
+        current = self._current_version_id(target)
+        if body_id is None:  # a fetch that failed: nothing to re-read, only the current version to re-point
+            self.conn.execute("UPDATE checks SET version_id = ? WHERE id = ?", [current, check_id])
+            return
+        content = self.conn.execute("SELECT compression, content FROM bodies WHERE id = ?", [body_id]).fetchone()
+        response = FetchResult(
+            url=url, final_url=final_url or url, status=status or 200,
+            headers={"content-type": content_type} if content_type else {},
+            body=zlib.decompress(content[1]) if content[0] == "zlib" else content[1],
+            fetched_at=datetime.fromisoformat(started_at), duration_ms=duration_ms or 0.0,
+            redirects=tuple(json.loads(redirects)) if redirects else (),
+        )
+        page, verdict, parser_version = assess(response, self.current_state(target))
+        keys = keys_digest(p.key for p in page.publications) if page else None
+        self.conn.execute(
+            "UPDATE checks SET outcome = ?, reason = ?, anomaly = ?, keys_sha256 = ?, parser_version = ?, "
+            "version_id = ? WHERE id = ?",
+            [verdict.outcome, verdict.reason, verdict.anomaly, keys, parser_version, current, check_id],
+        )
+        if verdict.outcome is not Outcome.ANOMALY:
+            self._apply_page(target, check_id, started_at, response.final_url, page, parser_version)
+
+    def _delete_derived(self, target: str) -> None:
+        versions = "SELECT id FROM versions WHERE target = ?"
+        for table in ("events", "spotlight_items", "version_publications", "publication_revisions"):
+            self.conn.execute(f"DELETE FROM {table} WHERE version_id IN ({versions})", [target])
+        self.conn.execute("DELETE FROM events WHERE target = ?", [target])
+        self.conn.execute("DELETE FROM publications WHERE target = ?", [target])
+        self.conn.execute("DELETE FROM versions WHERE target = ?", [target])
+
+    def _derivation(self, target: str) -> list[dict]:
+        """Per check: its outcome and the listing current after it, independent of version ids."""
+        listings: dict[int, tuple] = {}
+        rows = []
+        for check_id, started_at, outcome, reason, version_id, content_sha in self.conn.execute(
+            "SELECT c.id, c.started_at, c.outcome, c.reason, c.version_id, v.content_sha256 FROM checks c "
+            "LEFT JOIN versions v ON v.id = c.version_id WHERE c.target = ? ORDER BY c.id", [target]
+        ).fetchall():
+            if version_id is not None and version_id not in listings:
+                listings[version_id] = tuple(self.listing(version_id))
+            rows.append({
+                "check_id": check_id, "started_at": started_at, "outcome": outcome, "reason": reason,
+                "version_id": version_id, "content_sha256": content_sha,
+                "listing": listings.get(version_id, ()),
+            })
+        return rows
+
     def _insert_check(
         self, target, url, started_at, outcome, *, fetch=None, reason=None, status=None,
         duration_ms=None, parser_version=None, version_id=None, anomaly=None, keys_sha256=None,
@@ -485,3 +565,39 @@ class Archive:
         if row is None:
             raise NotFound(self.path, f"no body {digest}")
         return zlib.decompress(row[1]) if row[0] == "zlib" else row[1]
+
+
+class _NothingToChange(Exception):
+    def __init__(self, report: dict):
+        self.report = report
+
+
+def _rebuild_report(target: str, before: list[dict], after: list[dict]) -> dict:
+    """What the new derivation sees differently from the stored one, check by check."""
+    outcomes, versions = [], []
+    for old, new in zip(before, after, strict=True):
+        if (old["outcome"], old["reason"]) != (new["outcome"], new["reason"]):
+            outcomes.append({"check_id": new["check_id"], "started_at": new["started_at"],
+                             "before": old["outcome"], "after": new["outcome"],
+                             "reason_before": old["reason"], "reason_after": new["reason"]})
+        made_version = {old["outcome"], new["outcome"]} & {Outcome.FIRST, Outcome.CHANGED}
+        if made_version and old["listing"] != new["listing"]:
+            changes = diff(list(old["listing"]), list(new["listing"]))
+            versions.append({
+                "check_id": new["check_id"], "started_at": new["started_at"],
+                "old_version_id": old["version_id"], "version_id": new["version_id"],
+                "added": [p.public() for p in changes.added],
+                "removed": [p.public() for p in changes.removed],
+                "modified": [m.public() for m in changes.modified],
+            })
+    changed = [(r["outcome"], r["reason"], r["content_sha256"], r["listing"]) for r in before] != \
+        [(r["outcome"], r["reason"], r["content_sha256"], r["listing"]) for r in after]
+    return {
+        "target": target,
+        "checks": len(after),
+        "versions_before": len({r["version_id"] for r in before if r["version_id"] is not None}),
+        "versions_after": len({r["version_id"] for r in after if r["version_id"] is not None}),
+        "changed": changed,
+        "outcomes": outcomes,
+        "versions": versions,
+    }
