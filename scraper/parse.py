@@ -53,6 +53,7 @@ TRACKING_PARAM = re.compile(
     re.IGNORECASE,
 )
 _SPACE = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 SELECTOR_KEYS = ("listing", "entry", "title", "description", "spotlight")
 
 
@@ -146,8 +147,9 @@ def _codec(label: str | None) -> str | None:
 
 
 def _tree(text: str, url: str) -> lxml.html.HtmlElement:
-    # lxml refuses str input that still carries an XML encoding declaration.
-    text = re.sub(r"^\s*<\?xml[^>]*>", "", text)
+    # lxml refuses str input that still carries an XML encoding declaration, and text nodes holding
+    # control characters (which no browser shows either).
+    text = re.sub(r"^\s*<\?xml[^>]*>", "", _CONTROL.sub("", text))
     try:
         root = lxml.html.document_fromstring(text)
     except (lxml.etree.ParserError, ValueError) as exc:
