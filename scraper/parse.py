@@ -108,7 +108,11 @@ def decode(body: bytes, content_type: str | None = None) -> tuple[str, str]:
     ):
         encoding = _codec(label)
         if encoding:
-            return body.decode(encoding, errors="replace").lstrip("\ufeff"), encoding
+            text = body.decode(encoding, errors="replace").lstrip("\ufeff")
+            # A few bad bytes are a page with typos; a body that is mostly undecodable is not text.
+            if text.count("\ufffd") > max(16, len(text) // 20):
+                raise ParseError("", f"body is not decodable text ({encoding} declared)")
+            return text, encoding
     dammit = UnicodeDammit(body, ["utf-8", "windows-1252"], is_html=True)
     if dammit.unicode_markup is None:
         raise ParseError("", "body is not decodable text")

@@ -292,12 +292,11 @@ class Archive:
             with self.transaction():
                 before = self._derivation(target)
                 self._delete_derived(target)
-                parsed: dict[int, tuple] = {}  # body id → assessment inputs, each distinct body parsed once
                 for row in self.conn.execute(
                     "SELECT id, url, started_at, duration_ms, http_status, final_url, redirects, content_type, "
                     "body_id FROM checks WHERE target = ? ORDER BY id", [target]
                 ).fetchall():
-                    self._replay_check(target, row, assess, parsed)
+                    self._replay_check(target, row, assess)
                 after = self._derivation(target)
                 report = _rebuild_report(target, before, after)
                 if not report["changed"]:
@@ -306,7 +305,7 @@ class Archive:
             return nothing.report
         return report
 
-    def _replay_check(self, target, row, assess, parsed) -> None:
+    def _replay_check(self, target, row, assess) -> None:
         check_id, url, started_at, duration_ms, status, final_url, redirects, content_type, body_id = row
         current = self._current_version_id(target)
         if body_id is None:  # a fetch that failed: nothing to re-read, only the current version to re-point
@@ -467,11 +466,12 @@ class Archive:
             keys = frozenset(row[0] for row in self.conn.execute(
                 "SELECT p.key FROM version_publications vp JOIN publications p ON p.id = vp.publication_id "
                 "WHERE vp.version_id = ?", [latest[0]]))
-        last_parsed = self.conn.execute(
-            "SELECT anomaly, keys_sha256 FROM checks WHERE target = ? AND keys_sha256 IS NOT NULL "
+        # Only the latest check that got a page counts: a good page in between cancels the pending removal.
+        last_page = self.conn.execute(
+            "SELECT anomaly, keys_sha256 FROM checks WHERE target = ? AND body_id IS NOT NULL "
             "ORDER BY id DESC LIMIT 1", [target]
         ).fetchone()
-        pending = last_parsed[1] if last_parsed and last_parsed[0] == LARGE_REMOVAL else None
+        pending = last_page[1] if last_page and last_page[0] == LARGE_REMOVAL else None
         return CurrentState(keys, latest[1] if latest else None, pending)
 
     def _current_version_id(self, target: str) -> int | None:

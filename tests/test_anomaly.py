@@ -103,6 +103,7 @@ def test_default_threshold_is_more_than_half(site, cli_run, db_path, archived):
     (b"%PDF-1.7\n1 0 obj<</Type/Catalog>>endobj", "text/html"),
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "image/png"),
     (b"\x00\x01\x02\x03garbage\x00\xff\xfe", "text/html"),
+    (bytes(range(0x80, 0x100)) * 40, "text/html; charset=utf-8"),  # not decodable text
 ])
 def test_non_html_or_binary(site, cli_run, db_path, archived, body, content_type):
     url, before = archived

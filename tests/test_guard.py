@@ -121,3 +121,22 @@ def test_a_later_check_listing_the_same_confirms_a_large_removal():
     assert judge(response(), cut, state(page(9), pending=pending)).outcome is Outcome.CHANGED
     other = page(3, first=4)  # a different short listing does not confirm it
     assert judge(response(), other, state(page(9), pending=pending)).anomaly == "large-removal"
+
+
+def test_a_good_page_between_cancels_a_pending_removal(db):
+    from datetime import timedelta
+
+    from storage.archive import LARGE_REMOVAL
+
+    full, cut = page(9), page(3)
+    moment = datetime(2026, 11, 24, tzinfo=UTC)
+    body = response().body
+    first = response(b"<html>full</html>")
+    db.record_page("t", first, full, "2")
+    db.record_failure("t", URL, moment + timedelta(days=1), "large-removal: …", fetch=response(body),
+                      outcome=Outcome.ANOMALY, anomaly=LARGE_REMOVAL,
+                      keys_sha256=keys_digest(p.key for p in cut.publications))
+    assert db.current_state("t").pending_removal == keys_digest(p.key for p in cut.publications)
+    db.record_same_body("t", first, "2")  # the full page is back, byte for byte
+    assert db.current_state("t").pending_removal is None
+    assert judge(response(), cut, db.current_state("t")).anomaly == LARGE_REMOVAL

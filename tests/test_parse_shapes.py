@@ -170,3 +170,10 @@ def test_mutated_real_page(mutations):
     for at, cut, insert in mutations:
         body = body[:at] + insert.encode() + body[at + cut:]
     outcome(body)
+
+
+def test_a_body_mostly_undecodable_in_its_declared_charset_is_a_parse_error():
+    with pytest.raises(ParseError, match="not decodable"):
+        parse(bytes(range(0x80, 0x100)) * 20, PAGE_URL, "text/html; charset=utf-8")
+    page = parse("<p>caf\u00e9</p>".encode("cp1252"), PAGE_URL, "text/html; charset=utf-8")  # one bad byte
+    assert isinstance(page, Page)
