@@ -1,6 +1,6 @@
 """The `copswatch` command: one click group, each command a thin call into the library.
 
-Exit codes: 0 success; 1 the check failed (fetch or parse; still recorded) or a requested record
+Exit codes: 0 success; 1 the check failed or was an anomaly (still recorded) or a requested record
 does not exist; 2 usage or configuration error (bad option, unusable archive path).
 Heavy modules (httpx, lxml, bs4) are imported inside the commands that need them.
 """

@@ -35,7 +35,7 @@ class Outcome(StrEnum):
     FIRST = "first"  # the first version of this target
     CHANGED = "changed"  # a new version
     UNCHANGED = "unchanged"  # same content as the current version
-    FAILED = "failed"  # fetch or parse failed; the current version stays
+    FAILED = "failed"  # the fetch failed; the current version stays
     ANOMALY = "anomaly"  # a page came back but is not believable; the current version stays
 
 
