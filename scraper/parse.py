@@ -188,11 +188,12 @@ def norm(text: str | None) -> str:
     return _SPACE.sub(" ", text or "").strip()
 
 
-def _text(el) -> str:
-    return " ".join(_pieces(el)) if el is not None else ""
+def _text(el, skip=frozenset()) -> str:
+    """Text of ``el`` (less the elements in ``skip``), inline markup joined as a browser shows it."""
+    return "".join(_pieces(el, skip)) if el is not None else ""
 
 
-def _pieces(el):
+def _pieces(el, skip=frozenset()):
     """Text of ``el`` in document order, with a break between blocks so words don't run together."""
     if el.text:
         yield el.text
@@ -201,7 +202,8 @@ def _pieces(el):
             continue
         if child.tag in BLOCKS:
             yield " "
-        yield from _pieces(child)
+        if child not in skip:
+            yield from _pieces(child, skip)
         if child.tail:
             yield child.tail
 
@@ -329,7 +331,7 @@ def _leading_text(link) -> str:
 
 def _listing(scope) -> list[tuple]:
     """Return the listing as (entry element, link, description) in page order."""
-    links = _text_links(scope)
+    links, echoes = _candidates(scope)
     counts: dict = defaultdict(int)
     for link in links:
         for ancestor in link.iterancestors():
@@ -350,11 +352,23 @@ def _listing(scope) -> list[tuple]:
     best: list = []
     best_score = (0, 0)
     for members in groups.values():
-        described = _describe(members, counts)
+        described = _describe(members, counts, echoes)
         score = (sum(1 for _, _, d in described if d), len(described))
         if score[0] and score > best_score:
             best, best_score = described, score
     return best
+
+
+def _candidates(scope) -> tuple[list, frozenset]:
+    """Text links that may be titles, and the *echoes* left out: a link to the same address as the
+    candidate just before it ("(PDF)", "Read more", "Download") repeats that title, it is no entry."""
+    links, echoes = [], set()
+    for link in _text_links(scope):
+        if len(_leading_text(link)) <= 3 and links and links[-1].get("href").strip() == link.get("href").strip():
+            echoes.add(link)
+        else:
+            links.append(link)
+    return links, frozenset(echoes)
 
 
 def _select(scope, selector: str | None, url: str) -> list:
@@ -413,9 +427,9 @@ def _as_link(el):
     return None
 
 
-def _describe(members: list, counts) -> list[tuple]:
+def _describe(members: list, counts, echoes=frozenset()) -> list[tuple]:
     """Attach its description to each (entry, link); the last entry may not run on further than others."""
-    chunks = [_description_chunks(entry, link, counts) for entry, link in members]
+    chunks = [_description_chunks(entry, link, counts, echoes) for entry, link in members]
     own = [c[0] for c in chunks]
     following = [c[1] for c in chunks]
     if len(following) > 1:
@@ -426,7 +440,7 @@ def _describe(members: list, counts) -> list[tuple]:
     ]
 
 
-def _description_chunks(entry, link, counts) -> tuple[str, list[str]]:
+def _description_chunks(entry, link, counts, echoes=frozenset()) -> tuple[str, list[str]]:
     after: list[str] = []
     seen = False
 
@@ -434,6 +448,8 @@ def _description_chunks(entry, link, counts) -> tuple[str, list[str]]:
         nonlocal seen
         if el is link:
             seen = True
+            return
+        if el in echoes:
             return
         if seen and el.text:
             after.append(el.text)
@@ -455,7 +471,7 @@ def _description_chunks(entry, link, counts) -> tuple[str, list[str]]:
             continue
         if counts.get(sibling) or sibling.tag == "a" or sibling.tag in HEADINGS or sibling.tag == "hr":
             break
-        text = norm(_text(sibling))
+        text = norm(_text(sibling, echoes))
         if text:
             following.append(text)
         if norm(sibling.tail):
