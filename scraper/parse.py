@@ -8,8 +8,8 @@ depends on a class name. The listing is found by structure:
 2. The Spotlight box is found by its heading (or a region labelled "Spotlight"), read and removed.
 3. In the main content every text link is a candidate title, except a link in mid-sentence and an
    *echo* (a link to the same address as the candidate just before it: "(PDF)", "Read more"). Its
-   *entry* is the largest element
-   around it that holds no other candidate; its description is the entry's text after the link,
+   *entry* is the largest element around it that holds no other candidate; its description is the
+   entry's text after the link,
    then the entry's following siblings up to the next candidate, heading or rule.
 4. Entries are grouped by their tag path from the content root; the group with the most
    described entries is the listing (several lists with the same markup merge into one).
