@@ -4,7 +4,8 @@ The real markup of the page is unknown and government sites get redesigned, so n
 depends on a class name. The listing is found by structure:
 
 1. Chrome is dropped: scripts, styles, comments, ``<nav>``, breadcrumbs, page-level
-   ``<header>``/``<footer>``, ARIA banner/navigation/contentinfo/search regions.
+   ``<header>``/``<footer>`` (or ``#footer``/``.site-header``… outside content and entries), ARIA
+   banner/navigation/contentinfo/search regions.
 2. The Spotlight box is found by its heading (or a region labelled "Spotlight"), read and removed.
 3. In the main content every text link is a candidate title, except a link in mid-sentence and an
    *echo* (a link to the same address as the candidate just before it: "(PDF)", "Read more"). Its
@@ -45,6 +46,8 @@ BLOCKS = HEADINGS | frozenset(
 )
 DROPPED_TAGS = ("script", "style", "noscript", "template", "svg", "iframe", "object", "select")
 CHROME_ROLES = frozenset({"navigation", "banner", "contentinfo", "search"})
+PAGE_CHROME_TOKENS = frozenset({"footer", "site-footer", "page-footer", "global-footer", "region-footer",
+                                "header", "site-header", "global-header", "masthead", "banner"})
 CHROME_TOKEN = re.compile(r"breadcrumb|^(skip-?link|sr-only|visually-hidden|element-invisible)$")
 UNLINKABLE = ("#", "javascript:", "mailto:", "tel:", "data:")
 WINDOWS_1252_ALIASES = frozenset({"iso-8859-1", "latin-1", "latin1", "ascii", "us-ascii", "iso8859-1", "l1"})
@@ -221,10 +224,22 @@ def _is_chrome(el) -> bool:
         return True
     if any(CHROME_TOKEN.search(token) for token in _tokens(el)):
         return True
-    # A page-level header/footer is chrome; one inside an article or section belongs to it.
+    # A page-level header/footer is chrome; one inside an article or section belongs to it. Older
+    # templates say it with a class or id (``<div id="footer">``), often with a "generated at" stamp.
     if el.tag in ("header", "footer"):
         return not any(a.tag in ("article", "section", "main") for a in el.iterancestors())
+    if _tokens(el) & PAGE_CHROME_TOKENS:  # said by an id or class: not inside content, not part of an entry
+        if any(a.tag in ("article", "section", "main") for a in el.iterancestors()):
+            return False
+        return (el.get("id") or "").lower() in PAGE_CHROME_TOKENS or not (_repeated(el) or _repeated(el.getparent()))
     return False
+
+
+def _repeated(el) -> bool:
+    """Whether a sibling shares ``el``'s class: one of a run of entries, not a page region."""
+    if el is None or not el.get("class"):
+        return False
+    return any(s.get("class") == el.get("class") for s in [*el.itersiblings(preceding=True), *el.itersiblings()])
 
 
 def _drop_chrome(scope) -> None:

@@ -77,3 +77,18 @@ def test_a_real_change_next_to_noise_is_still_a_change(site, cli_run):
     result = cli_run("run", "--url", url, "--json")
     assert result.data["outcome"] == "changed"
     assert [m["fields"] for m in result.data["changes"]["modified"]] == [["description"]]
+
+
+OLD_TEMPLATE = """<html><head><title>Building Trust</title></head><body>
+<div id="banner"><a href="/">COPS</a> Last updated {stamp}</div>
+<div id="page"><h1>Building Trust</h1><p>Intro.</p>
+<ul><li><a href="/a-cops-p1.pdf">Alpha</a><br>First.</li><li><a href="/b-cops-p2.pdf">Beta</a><br>Second.</li></ul>
+</div><div id="footer"><a href="/privacy">Privacy</a> Page generated {stamp} by web-{node}</div></body></html>"""
+
+
+def test_chrome_stamps_in_an_old_template_without_main(site, cli_run):
+    url = site.serve(OLD_TEMPLATE.format(stamp="2026-11-23 07:00:01", node=1).encode())
+    cli_run("run", "--url", url)
+    site.serve(OLD_TEMPLATE.format(stamp="2026-11-24 07:00:02", node=2).encode())
+    result = cli_run("run", "--url", url, "--json")
+    assert result.data["outcome"] == "unchanged"

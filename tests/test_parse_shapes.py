@@ -177,3 +177,12 @@ def test_a_body_mostly_undecodable_in_its_declared_charset_is_a_parse_error():
         parse(bytes(range(0x80, 0x100)) * 20, PAGE_URL, "text/html; charset=utf-8")
     page = parse("<p>caf\u00e9</p>".encode("cp1252"), PAGE_URL, "text/html; charset=utf-8")  # one bad byte
     assert isinstance(page, Page)
+
+
+def test_entry_parts_classed_header_are_not_page_chrome():
+    entries = "".join(f'<div class="item"><div class="header"><a href="/x-cops-p{i}.pdf">Title {i}</a></div>'
+                      f'<div class="body">About {i}.</div></div>' for i in range(1, 4))
+    page = parse(f'<html><body><div id="header"><a href="/">Home</a> 2026-11-24</div>{entries}</body></html>'.encode(),
+                 PAGE_URL)
+    assert [(p.title, p.description) for p in page.publications] == [(f"Title {i}", f"About {i}.") for i in (1, 2, 3)]
+    assert "2026-11-24" not in page.text
