@@ -30,9 +30,11 @@ def reparse(config_path, db_path, target, as_json):
             configured = config.targets.get(name)
             selectors = configured.selectors if configured else {}
 
+            parsed: dict = {}
+
             def replay(response, current):
                 page, verdict = assess(response, current, selectors=selectors,
-                                       removal_threshold=config.removal_threshold)
+                                       removal_threshold=config.removal_threshold, parsed=parsed)
                 return page, verdict, PARSER_VERSION
 
             reports.append(archive.rebuild(name, replay))

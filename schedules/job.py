@@ -45,13 +45,23 @@ def run_check(
 
 def assess(
     response: FetchResult, current: CurrentState, *, selectors: Mapping[str, str] | None = None,
-    removal_threshold: float = DEFAULT_REMOVAL_THRESHOLD,
+    removal_threshold: float = DEFAULT_REMOVAL_THRESHOLD, parsed: dict | None = None,
 ) -> tuple[Page | None, Verdict]:
-    """Parse a response and judge it against the target's current state (also used by ``reparse``)."""
+    """Parse a response and judge it against the target's current state (also used by ``reparse``).
+
+    ``parsed`` memoises parses across calls (``reparse`` meets the same body night after night).
+    """
     from scraper.parse import parse  # lxml and bs4 are only imported when there is something to parse
 
-    try:
-        page = parse(response.body, response.final_url, response.headers.get("content-type"), selectors=selectors)
-    except ParseError as exc:
-        return None, judge(response, None, current, parse_error=exc.reason, removal_threshold=removal_threshold)
-    return page, judge(response, page, current, removal_threshold=removal_threshold)
+    content_type = response.headers.get("content-type")
+    key = (sha256(response.body), response.final_url, content_type)
+    result = parsed.get(key) if parsed is not None else None
+    if result is None:
+        try:
+            result = parse(response.body, response.final_url, content_type, selectors=selectors), None
+        except ParseError as exc:
+            result = None, exc.reason
+        if parsed is not None:
+            parsed[key] = result
+    page, error = result
+    return page, judge(response, page, current, parse_error=error, removal_threshold=removal_threshold)
