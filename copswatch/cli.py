@@ -110,15 +110,15 @@ def run(url, removal_threshold, config_path, db_path, target, as_json):
     anomaly (not believable; recorded, the current version untouched), 2 for usage or configuration errors.
     """
     from copswatch.config import ConfigError
+    from copswatch.config import removal_threshold as share
     from schedules.job import run_check
     from scraper.fetch import USER_AGENT, make_client
-
-    from copswatch.config import removal_threshold as share
 
     config = settings(config_path, db_path)
     try:
         chosen = config.target(target)
-        threshold = config.removal_threshold if removal_threshold is None else share(removal_threshold, "--removal-threshold")
+        threshold = config.removal_threshold if removal_threshold is None else \
+            share(removal_threshold, "--removal-threshold")
     except ConfigError as exc:
         raise ConfigurationError(str(exc)) from None
     with open_archive(config.db, create=True) as archive, \

@@ -50,7 +50,8 @@ def reparse(config_path, db_path, target, as_json):
             click.echo(f"  check {o['check_id']} ({o['started_at']}): {o['before']} → {o['after']}"
                        + (f" · {safe(o['reason_after'])}" if o["reason_after"] else ""))
         for v in r["versions"]:
-            click.echo(f"  check {v['check_id']} ({v['started_at']}): version {v['old_version_id']} → {v['version_id']}")
+            click.echo(f"  check {v['check_id']} ({v['started_at']}): "
+                       f"version {v['old_version_id']} → {v['version_id']}")
             for label, items in (("+ now listed", v["added"]), ("- no longer listed", v["removed"]),
                                  ("~ now reads", v["modified"])):
                 for p in items:

@@ -45,7 +45,8 @@ BINARY_MAGIC = (
     (b"\xd0\xcf\x11\xe0", "an old Office document"),
 )
 ERROR_TITLE = re.compile(
-    r"\b(page not found|not found|404|error \d{3}|\d{3} error|http error|access denied|access to this page has been denied|"
+    r"\b(page not found|not found|404|error \d{3}|\d{3} error|http error|access denied|"
+    r"access to this page has been denied|"
     r"forbidden|request rejected|unauthori[sz]ed|error has occurred|server error|service unavailable|"
     r"temporarily unavailable|bad gateway|gateway time-?out|under maintenance|site maintenance|"
     r"down for maintenance|scheduled maintenance|website is offline|just a moment|attention required|"

@@ -11,11 +11,11 @@ from datetime import datetime
 
 import httpx
 
+from schedules.guard import DEFAULT_REMOVAL_THRESHOLD, Verdict, judge
 from scraper import PARSER_VERSION
 from scraper.errors import FetchError, ParseError
 from scraper.fetch import fetch, utcnow
 from scraper.model import FetchResult, Page
-from schedules.guard import DEFAULT_REMOVAL_THRESHOLD, Verdict, judge
 from storage.archive import Archive, CheckResult, CurrentState, Outcome, keys_digest, sha256
 
 

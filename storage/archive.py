@@ -234,7 +234,8 @@ class Archive:
         latest = self._latest_version(target)
         if latest and latest["content_sha256"] == content_sha:
             self.conn.execute(
-                "UPDATE checks SET outcome = ?, version_id = ? WHERE id = ?", [Outcome.UNCHANGED, latest["id"], check_id]
+                "UPDATE checks SET outcome = ?, version_id = ? WHERE id = ?",
+                [Outcome.UNCHANGED, latest["id"], check_id],
             )
             return Outcome.UNCHANGED, latest["id"], Changes()
 

@@ -68,7 +68,8 @@ def test_body_cut_short_is_a_large_removal_then_confirmed(site, cli_run, db_path
     assert "6 of the 9" in result.data["reason"]
     text = cli_run("run", "--url", url)  # the same page again: a believable confirmation
     assert text.exit_code == 0
-    (version, removed) = rows(db_path, "SELECT MAX(id), (SELECT COUNT(*) FROM events WHERE kind = 'removed') FROM versions")[0]
+    (version, removed) = rows(
+        db_path, "SELECT MAX(id), (SELECT COUNT(*) FROM events WHERE kind = 'removed') FROM versions")[0]
     assert version == 2 and removed == 6
     assert len(current(db_path)) == 3
 

@@ -76,7 +76,8 @@ def test_spotlight_found_wherever_it_sits(body):
 DECOY = b"""<html><body><main><h1>Building Trust</h1>
 <div class="pubs"><div class="pub"><h3><a href="/x-cops-p1.pdf">Alpha: A Guide</a></h3><p>Alpha text.</p></div>
 <div class="pub"><h3><a href="/x-cops-p2.pdf">Beta</a></h3><p>Beta text.</p></div></div>
-<ul class="related"><li><a href="/r1">Related one</a> - a related site</li><li><a href="/r2">Related two</a> - another</li>
+<ul class="related"><li><a href="/r1">Related one</a> - a related site</li>
+<li><a href="/r2">Related two</a> - another</li>
 <li><a href="/r3">Related three</a> - yet another</li><li><a href="/r4">Related four</a> - and one more</li></ul>
 <div class="promo"><a href="/p"><img src="/p.png" alt="Promo"></a></div>
 </main></body></html>"""
@@ -129,7 +130,8 @@ def test_config_selectors_reach_the_target(tmp_path):
 # -- property-based: the parser returns a Page or raises ParseError, nothing else ----------------------
 
 # Modest by default (CPU is shared); COPSWATCH_FUZZ_EXAMPLES=2000 for a longer hunt.
-FUZZ = settings(max_examples=int(os.environ.get("COPSWATCH_FUZZ_EXAMPLES", 60)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=int(os.environ.get("COPSWATCH_FUZZ_EXAMPLES", 60)), deadline=None,
+                suppress_health_check=[HealthCheck.too_slow])
 NEWER = (FIXTURES / "buildingtrust-newer.html").read_bytes()
 TAGS = ["<p>", "</p>", "<div>", "</div>", "<a href='/x-cops-p9.pdf'>", "</a>", "<br>", "<li>", "<ul>", "</ul>",
         "<table>", "<tr><td>", "<h2>", "</h2>", "<!--", "-->", "<script>", "</script>", "<main>", "<", ">", "&",
