@@ -170,7 +170,7 @@ def _tree(text: str, url: str) -> lxml.html.HtmlElement:
 
 def _base_url(root, url: str) -> str:
     base = root.find(".//base[@href]")
-    return urljoin(url, base.get("href").strip()) if base is not None else url
+    return (_resolve(url, base.get("href").strip()) or url) if base is not None else url
 
 
 def _drop(el) -> None:
@@ -271,6 +271,9 @@ def _take_spotlight(root, base: str, region: list | None = None) -> tuple[Spotli
             href = (link.get("href") or "").strip()
             if not href or href.startswith(UNLINKABLE):
                 continue
+            url = _resolve(base, href)
+            if url is None:
+                continue
             img = link.find(".//img")
             image = (img.get("src") or "").strip() if img is not None else ""
             title = norm(_text(link))
@@ -279,8 +282,8 @@ def _take_spotlight(root, base: str, region: list | None = None) -> tuple[Spotli
             title = title or norm(link.get("title")) or norm(link.get("aria-label"))
             items.append(
                 SpotlightItem(
-                    url=clean_url(urljoin(base, href)),
-                    image=clean_url(urljoin(base, image)) if image else None,
+                    url=url,
+                    image=_resolve(base, image) if image else None,
                     title=title,
                     position=len(items) + 1,
                 )
@@ -341,7 +344,7 @@ def _leading_text(link) -> str:
     """Text just before the link inside its own block: a link mid-sentence is not a title."""
     previous = link.getprevious()
     if previous is not None:
-        return norm(previous.tail) if previous.tag not in BLOCKS else ""
+        return norm(previous.tail)
     parent = link.getparent()
     return norm(parent.text) if parent is not None else ""
 
@@ -351,6 +354,7 @@ def _listing(scope) -> list[tuple]:
     links, echoes = _candidates(scope)
     counts: dict = defaultdict(int)
     for link in links:
+        counts[link] = 1  # a candidate ends the description before it
         for ancestor in link.iterancestors():
             counts[ancestor] += 1
             if ancestor is scope:
@@ -358,8 +362,6 @@ def _listing(scope) -> list[tuple]:
 
     groups: dict[tuple, list] = defaultdict(list)
     for link in links:
-        if len(_leading_text(link)) > 3:
-            continue
         entry = link
         while entry.getparent() is not None and entry.getparent() is not scope and counts[entry.getparent()] == 1:
             entry = entry.getparent()
@@ -378,10 +380,13 @@ def _listing(scope) -> list[tuple]:
 
 def _candidates(scope) -> tuple[list, frozenset]:
     """Text links that may be titles, and the *echoes* left out: a link to the same address as the
-    candidate just before it ("(PDF)", "Read more", "Download") repeats that title, it is no entry."""
+    candidate just before it ("(PDF)", "Read more", "Download") repeats that title, it is no entry.
+    A link in mid-sentence (a description's own link) is neither: it is just text."""
     links, echoes = [], set()
     for link in _text_links(scope):
-        if len(_leading_text(link)) <= 3 and links and links[-1].get("href").strip() == link.get("href").strip():
+        if len(_leading_text(link)) > 3:
+            continue
+        if links and links[-1].get("href").strip() == link.get("href").strip():
             echoes.add(link)
         else:
             links.append(link)
@@ -421,6 +426,7 @@ def _selected_listing(scope, selectors: dict, url: str) -> list[tuple]:
             links = [link for link in links if link is not None]
             counts: dict = defaultdict(int)
             for link in links:
+                counts[link] = 1
                 for ancestor in link.iterancestors():
                     counts[ancestor] += 1
             members = []
@@ -486,9 +492,9 @@ def _description_chunks(entry, link, counts, echoes=frozenset()) -> tuple[str, l
     for sibling in entry.itersiblings():
         if not isinstance(sibling.tag, str):
             continue
-        if counts.get(sibling) or sibling.tag == "a" or sibling.tag in HEADINGS or sibling.tag == "hr":
+        if counts.get(sibling) or sibling.tag in HEADINGS or sibling.tag == "hr":
             break
-        text = norm(_text(sibling, echoes))
+        text = "" if sibling in echoes else norm(_text(sibling, echoes))
         if text:
             following.append(text)
         if norm(sibling.tail):
@@ -505,7 +511,9 @@ def _publications(entries: list[tuple], base: str) -> tuple[Publication, ...]:
     seen: set[str] = set()
     publications = []
     for _, link, description in entries:
-        url = clean_url(urljoin(base, link.get("href").strip()))
+        url = _resolve(base, link.get("href").strip())
+        if url is None:  # an address no browser could follow either
+            continue
         key = publication_key(url)
         if key in seen:  # the same publication linked twice: keep its first listing
             continue
@@ -562,6 +570,16 @@ def _lines(scope) -> list[str]:
 
 
 # -- keys and URLs --------------------------------------------------------------------------
+
+
+def _resolve(base: str, href: str) -> str | None:
+    """``href`` made absolute and cleaned; None when it is not a usable URL (a bad port or IPv6 host)."""
+    try:
+        url = clean_url(urljoin(base, href))
+        urlsplit(url).port
+    except ValueError:
+        return None
+    return url
 
 
 def clean_url(url: str) -> str:

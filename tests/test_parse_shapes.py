@@ -188,3 +188,53 @@ def test_entry_parts_classed_header_are_not_page_chrome():
                  PAGE_URL)
     assert [(p.title, p.description) for p in page.publications] == [(f"Title {i}", f"About {i}.") for i in (1, 2, 3)]
     assert "2026-11-24" not in page.text
+
+
+# -- more markups of the same nine publications, built from the expected JSON ---------------------
+
+NINE = json.loads((FIXTURES / "buildingtrust-newer.json").read_text(encoding="utf-8"))["publications"]
+
+
+def _e(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _linked(description: str) -> str:  # descriptions that carry links of their own
+    return _e(description).replace("executive session", '<a href="/session">executive session</a>') \
+        .replace("Internal Affairs", '<a href="/ia">Internal Affairs</a>')
+
+
+VARIANTS = {
+    "li-desc-links": lambda: "<ul>" + "".join(
+        f'<li><a href="{p["url"]}">{_e(p["title"])}</a><br>{_linked(p["description"])}</li>' for p in NINE) + "</ul>",
+    "cards-read-more": lambda: "".join(
+        f'<div class="card"><h3><a href="{p["url"]}">{_e(p["title"])}</a></h3><p>{_linked(p["description"])}</p>'
+        f'<a href="{p["url"]}">Read more</a></div>' for p in NINE),
+    "dt-pdf-echo": lambda: "<dl>" + "".join(
+        f'<dt><a href="{p["url"]}">{_e(p["title"])}</a> <a href="{p["url"]}">(PDF)</a></dt>'
+        f'<dd>{_e(p["description"])}</dd>' for p in NINE) + "</dl>",
+    "table-cells": lambda: "<table>" + "".join(
+        f'<tr><td><a href="{p["url"]}">{_e(p["title"])}</a></td><td>{_e(p["description"])}</td></tr>'
+        for p in NINE) + "</table>",
+    "table-rows-desc-links": lambda: "<table>" + "".join(
+        f'<tr><th><a href="{p["url"]}">{_e(p["title"])}</a></th></tr><tr><td>{_linked(p["description"])}</td></tr>'
+        for p in NINE) + "</table>",
+    "flat-strong-p-trailing": lambda: "".join(
+        f'<p><strong><a href="{p["url"]}">{_e(p["title"])}</a></strong></p><p>{_e(p["description"])}</p>'
+        for p in NINE) + "<p>&nbsp;</p><p>For more, visit the <a href='/ric'>Resource Center</a>.</p>",
+    "article-header": lambda: "".join(
+        f'<article><header><h2><a href="{p["url"]}">{_e(p["title"])}</a></h2></header>'
+        f'<div>{_e(p["description"])}</div></article>' for p in NINE),
+    "inline-em": lambda: "".join(
+        f'<p><a href="{p["url"]}"><span>{_e(p["title"])}</span>&nbsp;</a><br><em>{_e(p["description"])}</em></p>'
+        for p in NINE),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_more_markups_of_the_nine(variant):
+    body = (f"<html><head><title>Building Trust</title></head><body><header><nav><a href='/'>Home</a></nav>"
+            f"</header><main><h1>Building Trust</h1><p>Intro.</p>{VARIANTS[variant]()}</main>"
+            f"<footer><a href='/contact'>Contact the Department</a></footer></body></html>")
+    page = parse(body.encode(), PAGE_URL)
+    assert [(p.key, p.title, p.url, p.description) for p in page.publications] == expected("newer")
