@@ -67,6 +67,8 @@ def test_reparse_repairs_a_publication_the_parser_dropped(site, cli_run, db_path
     assert rows(db_path, "SELECT c.id, c.version_id = v.id FROM checks c JOIN versions v ON v.check_id = c.id "
                          "ORDER BY c.id") == [(1, 1), (2, 1)]
     assert rows(db_path, "SELECT DISTINCT parser_version FROM checks") == [(scraper.PARSER_VERSION,)]
+    found = cli_run("search", "Evaluation Brief No. 3", "--json").data  # the search index follows the rebuild
+    assert [(r["key"], r["versions"]) for r in found] == [("cops-p169", [1, 2])]
 
     before = snapshot(db_path)
     again = cli_run("reparse", "--json")  # idempotent
