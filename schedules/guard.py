@@ -9,12 +9,14 @@ storage, and returns the outcome with a reason. Rules, in the order they are tri
 - ``redirected``: redirects landed somewhere other than the page (another host or path: the site's home
   page, a login or error page). http→https, a ``www.`` prefix, a trailing slash, letter case and a
   trailing ``index.html``/``default.aspx`` are benign;
-- ``error-page``: a 200 page whose title or first heading says it is an error or a block ("page not
-  found", "access denied", "request rejected", "service unavailable", "under maintenance"…);
-- ``bot-challenge``: the body carries the marks of a bot-protection interstitial (Cloudflare
+- ``bot-challenge``: the title or first heading says it is a challenge ("Just a moment…", "Attention
+  required", "Are you a robot", a captcha), or the body carries the marks of a bot-protection
+  interstitial (Cloudflare
   "Just a moment…"/``cf-chl``, Akamai "Reference #", Incapsula, F5 "support ID", PerimeterX,
   DataDome and Distil captchas). A captcha widget on a page that still reads as the page (a feedback
   form's reCAPTCHA) is not a block, so generic captcha scripts are not marks;
+- ``error-page``: a 200 page whose title or first heading says it is an error or a block ("page not
+  found", "access denied", "request rejected", "service unavailable", "under maintenance"…);
 - ``no-publications``: the page lists no publications (maintenance page, empty body);
 - ``large-removal``: more than ``removal_threshold`` (default 0.5) of the current version's publications
   are gone at once (e.g. a body cut short). The next parsed check that lists exactly the same
@@ -49,9 +51,12 @@ ERROR_TITLE = re.compile(
     r"access to this page has been denied|"
     r"forbidden|request rejected|unauthori[sz]ed|error has occurred|server error|service unavailable|"
     r"temporarily unavailable|bad gateway|gateway time-?out|under maintenance|site maintenance|"
-    r"down for maintenance|scheduled maintenance|website is offline|just a moment|attention required|"
-    r"security check|are you a (robot|human)|verify you are (a )?human|pardon our interruption|"
-    r"checking your browser|captcha)\b",
+    r"down for maintenance|scheduled maintenance|website is offline)\b",
+    re.IGNORECASE,
+)
+BOT_TITLE = re.compile(
+    r"\b(just a moment|attention required|security check|are you a (robot|human)|verify you are (a )?human|"
+    r"pardon our interruption|checking your browser|captcha)\b",
     re.IGNORECASE,
 )
 BOT_MARKS = re.compile(
@@ -93,14 +98,15 @@ def judge(
     elsewhere = _landed_elsewhere(fetch)
     if elsewhere:
         return Verdict.reject("redirected", elsewhere)
-    for label, text in (("title", page.title), ("heading", page.heading)):
-        match = ERROR_TITLE.search(text)
-        if match:
-            return Verdict.reject("error-page", f"the page's {label} says {match.group(0)!r} ({text[:80]!r})")
     mark = BOT_MARKS.search(fetch.body)
     if mark:
         found = mark.group(0).decode("latin-1")
         return Verdict.reject("bot-challenge", f"a bot-protection interstitial ({found!r} in the body)")
+    for rule, pattern in (("bot-challenge", BOT_TITLE), ("error-page", ERROR_TITLE)):
+        for label, text in (("title", page.title), ("heading", page.heading)):
+            match = pattern.search(text)
+            if match:
+                return Verdict.reject(rule, f"the page's {label} says {match.group(0)!r} ({text[:80]!r})")
     if not page.publications:
         return Verdict.reject("no-publications", "the page lists no publications")
 

@@ -143,8 +143,8 @@ CLOUDFLARE = b"""<!DOCTYPE html><html><head><title>Just a moment...</title></hea
 <script src="/cdn-cgi/challenge-platform/h/g/orchestrate/chl_page/v1?ray=8e1"></script></body></html>"""
 
 
-@pytest.mark.parametrize("body, rule", [(ERROR_200, "error-page"), (DENIED, "error-page"), (F5, "error-page"),
-                                        (CLOUDFLARE, "error-page")], ids=["not-found", "akamai", "f5", "cloudflare"])
+@pytest.mark.parametrize("body, rule", [(ERROR_200, "error-page"), (DENIED, "bot-challenge"), (F5, "bot-challenge"),
+                                        (CLOUDFLARE, "bot-challenge")], ids=["not-found", "akamai", "f5", "cloudflare"])
 def test_error_or_block_page_served_with_200(site, cli_run, db_path, archived, body, rule):
     url, before = archived
     site.serve(body)

@@ -77,11 +77,15 @@ def test_benign_redirects_are_not_anomalies(final_url):
     ("Request Rejected", ""),
     ("Error 503 Service Unavailable", ""),
     ("Site under maintenance", ""),
-    ("Just a moment...", ""),
 ])
 def test_error_titles_are_anomalies(title, heading):
     verdict = judge(response(), page(title=title, heading=heading), state(page()))
     assert verdict.anomaly == "error-page"
+
+
+@pytest.mark.parametrize("title", ["Just a moment...", "Attention Required! | Cloudflare", "Pardon Our Interruption"])
+def test_challenge_titles_are_bot_challenges(title):
+    assert judge(response(), page(title=title), state(page())).anomaly == "bot-challenge"
 
 
 @pytest.mark.parametrize("mark", [
