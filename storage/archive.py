@@ -26,6 +26,7 @@ from scraper.model import FetchResult, Page
 from storage import SCHEMA_VERSION
 from storage.diff import Changes, Listed, diff
 from storage.errors import ArchiveError, NotFound
+from storage.outbox import Subscription, enqueue_events
 
 # The anomaly rule a later check can overrule by listing the same publications again (schedules/guard.py).
 LARGE_REMOVAL = "large-removal"
@@ -212,8 +213,16 @@ class Archive:
             )
         return CheckResult(check_id, target, fetch.url, iso(fetch.fetched_at), Outcome.UNCHANGED, current)
 
-    def record_page(self, target: str, fetch: FetchResult, page: Page, parser_version: str) -> CheckResult:
-        """Record a parsed page: a new version when its content differs from the current one."""
+    def record_page(
+        self, target: str, fetch: FetchResult, page: Page, parser_version: str, *,
+        alerts: tuple[Subscription, ...] = (), alert_on_first: bool = False,
+    ) -> CheckResult:
+        """Record a parsed page: a new version when its content differs from the current one.
+
+        ``alerts``: the channels to enqueue the new version's events for, in the same transaction
+        (none by default, so replaying captures never alerts). The target's first version is a
+        baseline and enqueues nothing unless ``alert_on_first``.
+        """
         with self.transaction():
             check_id = self._insert_check(
                 target, fetch.url, fetch.fetched_at, Outcome.UNCHANGED, fetch=fetch, parser_version=parser_version,
@@ -222,6 +231,8 @@ class Archive:
             outcome, version_id, changes = self._apply_page(
                 target, check_id, iso(fetch.fetched_at), fetch.final_url, page, parser_version
             )
+            if outcome is Outcome.CHANGED or (outcome is Outcome.FIRST and alert_on_first):
+                enqueue_events(self.conn, version_id, alerts, iso(fetch.fetched_at))
         return CheckResult(check_id, target, fetch.url, iso(fetch.fetched_at), outcome, version_id, changes)
 
     def _apply_page(

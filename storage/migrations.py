@@ -226,3 +226,39 @@ def m004_query_views(db: Database) -> None:
         GROUP BY v.id
         """
     )
+
+
+@migrations()
+def m003_deliveries(db: Database) -> None:
+    # The alert outbox (issue 5). A row is enqueued in the transaction that records its event (or, for
+    # operator alerts, right after the check) and is delivered after the commit. Channels are named by
+    # an id (a hash of the channel URL) and a masked display form: the URL itself, which may hold
+    # passwords or tokens, is never stored.
+    db["deliveries"].create(
+        {
+            "id": int,
+            # event:<check id>:<kind>:<publication key>:<channel id>, or operator:<kind>:<check id>:<channel id>
+            "idempotency_key": str,
+            "target": str,
+            "event_id": int,  # NULL for operator alerts
+            "check_id": int,  # the check the alert is about (operator alerts) or that recorded the event
+            "kind": str,  # added/reappeared/removed/modified/moved, or anomaly/failing/recovered
+            "channel_id": str,
+            "channel": str,  # masked display form, e.g. mailto://user:****@host
+            "status": str,  # pending or sent
+            "attempts": int,
+            "last_error": str,
+            "created_at": str,
+            "last_attempt_at": str,
+            "sent_at": str,
+            "claimed_until": str,  # a deliverer is sending it until then; another one leaves it alone
+            "payload": str,  # the event as JSON (title, url, description, first seen, changes…), as recorded
+        },
+        pk="id",
+        not_null={"idempotency_key", "target", "kind", "channel_id", "status", "attempts", "created_at"},
+        defaults={"status": "pending", "attempts": 0},
+        # No foreign key to events: re-deriving history rebuilds them; the payload keeps what was alerted.
+        foreign_keys=[("check_id", "checks", "id")],
+    )
+    db["deliveries"].create_index(["idempotency_key"], unique=True)
+    db["deliveries"].create_index(["status", "channel_id"])
