@@ -117,3 +117,20 @@ def test_reparse_text_output_and_empty_archive(site, cli_run, db_path):
     result = cli_run("reparse")
     assert result.exit_code == 0 and "no differences" in result.stdout
     assert cli_run("reparse", "--target", "other", "--json").data["targets"][0]["checks"] == 0
+
+
+def test_reparse_never_enqueues_or_sends_alerts(site, cli_run, db_path, broken_parser, monkeypatch):
+    dead = "json://127.0.0.1:9/"  # nothing listens there: deliveries stay pending, countable
+    broken_parser(lambda p: p.key not in {"cops-w0900", "cops-p169"})
+    url = site.serve(OLDER)
+    cli_run("run", "--url", url, "--notify", dead)
+    site.serve(NEWER)
+    cli_run("run", "--url", url, "--notify", dead)
+    before = rows(db_path, "SELECT * FROM deliveries ORDER BY id")
+    assert before  # the second run's events were enqueued
+    monkeypatch.undo()
+    requests = len(site.requests)
+    report = cli_run("reparse", "--json").data["targets"][0]
+    assert report["changed"] and report["versions"]  # history did change: new added events exist now
+    assert rows(db_path, "SELECT * FROM deliveries ORDER BY id") == before
+    assert len(site.requests) == requests
