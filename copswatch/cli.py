@@ -1,6 +1,6 @@
 """The `copswatch` command: one click group, each command a thin call into the library.
 
-Exit codes: 0 success; 1 the check failed (fetch or parse; still recorded) or a requested record
+Exit codes: 0 success; 1 the check failed or was an anomaly (still recorded) or a requested record
 does not exist; 2 usage or configuration error (bad option, unusable archive path); 75 (EX_TEMPFAIL)
 `run` found the archive locked by another check and wrote nothing.
 Heavy modules (httpx, lxml, bs4) are imported inside the commands that need them.
@@ -113,18 +113,23 @@ EXIT_BUSY = 75  # EX_TEMPFAIL (sysexits.h): another check holds the archive; try
               type=click.Choice(["added", "reappeared", "removed", "modified", "moved"]),
               help="Event kinds that alert (repeatable) [default: added, reappeared, removed].")
 @click.option("--alert-on-first", is_flag=True, help="Alert on the first check of a target too (normally a baseline).")
+@click.option("--removal-threshold", type=float, default=None,
+              help="Share (0-1] of the current publications that may vanish at once before the check is "
+                   "an anomaly [default 0.5; env COPSWATCH_REMOVAL_THRESHOLD].")
 @archive_options
 @json_option
-def run(url, quiet, notify_urls, alert_on, alert_on_first, config_path, db_path, target, as_json):
+def run(url, quiet, notify_urls, alert_on, alert_on_first, removal_threshold, config_path, db_path, target, as_json):
     """Check the page once, archive it, report what changed and send pending alerts.
 
-    Exit 0 when the check succeeded (changed or not), 1 when the fetch or parse failed (the failure
-    is still recorded), 2 for usage or configuration errors, 75 when another check holds the
-    archive's lock (nothing is written; safe to retry). An alert a channel did not accept is a
-    warning on stderr and stays pending; it does not change the exit code.
+    Exit 0 when the check succeeded (changed or not), 1 when the fetch failed or the page was an
+    anomaly (not believable; recorded, the current version untouched), 2 for usage or configuration
+    errors, 75 when another check holds the archive's lock (nothing is written; safe to retry). An
+    alert a channel did not accept is a warning on stderr and stays pending; it does not change the
+    exit code.
     """
     from copswatch.cli_alerts import alert_channels, report_attempts
     from copswatch.config import ConfigError, check_no_credentials
+    from copswatch.config import removal_threshold as share
     from schedules.job import check_and_notify, client_for, fetch_policy
 
     config = settings(config_path, db_path)
@@ -132,6 +137,8 @@ def run(url, quiet, notify_urls, alert_on, alert_on_first, config_path, db_path,
         chosen = config.target(target)
         if url:
             check_no_credentials(url, "--url")
+        threshold = config.removal_threshold if removal_threshold is None else \
+            share(removal_threshold, "--removal-threshold")
     except ConfigError as exc:
         raise ConfigurationError(str(exc)) from None
     channels, operator_channels = alert_channels(config, chosen, notify_urls, alert_on)
@@ -142,6 +149,7 @@ def run(url, quiet, notify_urls, alert_on, alert_on_first, config_path, db_path,
                 archive, client, chosen.name, url or chosen.url, channels=channels,
                 operator_channels=operator_channels, alert_on_first=alert_on_first,
                 failure_streak=config.failure_streak, feed=config.feed, policy=policy,
+                selectors=chosen.selectors, removal_threshold=threshold,
             )
         except CopswatchError as exc:  # the feed could not be written; check and alerts are done
             fail(exc)
@@ -177,7 +185,8 @@ def locked(db: str):
 def print_check(result) -> None:
     head = f"check {result.check_id} · {result.outcome}"
     if result.outcome in ("failed", "anomaly"):
-        click.echo(f"{head} · {safe(result.reason)} · {safe(result.url)}", err=True)
+        kept = " · not believable: the current version is unchanged" if result.outcome == "anomaly" else ""
+        click.echo(f"{head} · {safe(result.reason)}{kept} · {safe(result.url)}", err=True)
         return
     click.echo(f"{head} · version {result.version_id} · {safe(result.url)}")
     if result.outcome in ("first", "changed"):
@@ -309,3 +318,4 @@ from copswatch import cli_query  # noqa: E402,F401  (registers its commands)
 from copswatch import cli_schedule  # noqa: E402,F401  (registers its commands)
 from copswatch import cli_alerts  # noqa: E402,F401  (registers its commands)
 from copswatch import cli_maintenance  # noqa: E402,F401  (registers its commands)
+from copswatch import cli_reparse  # noqa: E402,F401  (registers its commands)

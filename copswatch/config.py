@@ -17,6 +17,8 @@ with none, there is one target, ``buildingtrust``, watching the live page. Shape
     ignore_robots = false              # true: fetch even where robots.txt disallows it
     jitter = 0                         # seconds of random delay per scheduled run; $COPSWATCH_JITTER
     misfire_grace_time = 3600          # seconds a late run may still start; $COPSWATCH_MISFIRE_GRACE_TIME
+    removal_threshold = 0.5            # share of publications gone at once that is an anomaly;
+                                       # $COPSWATCH_REMOVAL_THRESHOLD, run --removal-threshold
     operator_notify = ["ntfy://…"]     # anomalies and failing checks; $COPSWATCH_OPERATOR_NOTIFY
     failure_streak = 3                 # failed checks in a row before the operator hears; $COPSWATCH_FAILURE_STREAK
     alert_on = ["added", "reappeared", "removed"]  # event kinds that alert (also modified, moved)
@@ -30,6 +32,7 @@ with none, there is one target, ``buildingtrust``, watching the live page. Shape
     notify = ["mailto://…", "json://…"]            # $COPSWATCH_NOTIFY (space-separated)
     alert_on = ["added", "removed"]    # overrides the top-level alert_on
     selectors = { listing = "…" }      # CSS selectors overriding the parser's heuristics; $COPSWATCH_SELECTORS (JSON)
+                                       # keys: listing, entry, title, description, spotlight
 
 The per-target variables apply to the single target; with several targets configured they are an
 error (set those in the file). Every error names the file, the key and the bad value, and is
@@ -83,6 +86,7 @@ class Config:
     ignore_robots: bool = False
     jitter: float = 0.0
     misfire_grace_time: float = 3600.0
+    removal_threshold: float = 0.5  # more than this share of publications gone at once is an anomaly
     operator_notify: tuple[str, ...] = field(default=(), repr=False)  # may hold secrets: never printed
     failure_streak: int = 3
     alert_on: tuple[str, ...] = ("added", "reappeared", "removed")
@@ -110,6 +114,7 @@ ALERT_KINDS = ("added", "reappeared", "removed", "modified", "moved")
 FETCH_SETTINGS = ("connect_timeout", "total_timeout", "retries", "backoff_base", "backoff_cap", "retry_after_cap",
                   "max_body_size", "max_redirects", "ignore_robots")
 _SECONDS = ("timeout", "connect_timeout", "total_timeout", "backoff_base", "backoff_cap", "retry_after_cap")
+SELECTOR_KEYS = ("listing", "entry", "title", "description", "spotlight")  # as scraper.parse.SELECTOR_KEYS
 _TARGET_ENV = {"url": "COPSWATCH_URL", "schedule": "COPSWATCH_SCHEDULE", "timezone": "COPSWATCH_TIMEZONE",
                "notify": "COPSWATCH_NOTIFY", "selectors": "COPSWATCH_SELECTORS"}
 
@@ -143,6 +148,7 @@ def load(path: str | None = None, env: dict | None = None) -> Config:
         ignore_robots=_boolean(values.get("ignore_robots", False), "ignore_robots", where),
         jitter=_positive(values.get("jitter", 0.0), "jitter", where, zero=True),
         misfire_grace_time=_positive(values.get("misfire_grace_time", 3600.0), "misfire_grace_time", where),
+        removal_threshold=removal_threshold(values.get("removal_threshold", 0.5), where),
         operator_notify=_urls(values.get("operator_notify", []), "operator_notify", where),
         failure_streak=_count(values.get("failure_streak", 3), "failure_streak", where),
         alert_on=_kinds(values.get("alert_on", Config.alert_on), "alert_on", where),
@@ -182,6 +188,7 @@ def _target(name: str, spec, where: str) -> Target:
     selectors = spec.get("selectors", {})
     if not isinstance(selectors, dict) or not all(isinstance(v, str) for v in selectors.values()):
         raise ConfigError(f"{where}: {key}.selectors must be a table of CSS selectors")
+    _check_selectors(selectors, f"{key}.selectors", where)
     timezone = _string(spec.get("timezone", Target.timezone), f"{key}.timezone", where)
     try:
         ZoneInfo(timezone)
@@ -330,6 +337,29 @@ def _boolean(value, key: str, where: str) -> bool:
     raise ConfigError(f"{where}: {key} must be true or false, not {value!r}")
 
 
+def removal_threshold(value, where: str) -> float:
+    """A share in (0, 1]: more than it of the current publications gone at once is an anomaly."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: removal_threshold must be a number, not {value!r}") from None
+    if not 0 < number <= 1:
+        raise ConfigError(f"{where}: removal_threshold must be more than 0 and at most 1, not {value!r}")
+    return number
+
+
+def _check_selectors(selectors: dict, key: str, where: str) -> None:
+    from cssselect import GenericTranslator, SelectorError
+
+    for name, selector in selectors.items():
+        if name not in SELECTOR_KEYS:
+            raise ConfigError(f"{where}: unknown key {key}.{name} (known: {', '.join(SELECTOR_KEYS)})")
+        try:
+            GenericTranslator().css_to_xpath(selector)
+        except SelectorError as exc:
+            raise ConfigError(f"{where}: {key}.{name} is not a valid CSS selector ({selector!r}: {exc})") from None
+
+
 _SECRET_PARAM = re.compile(r"pass|pwd|token|secret|key|auth|sig|cred", re.IGNORECASE)
 _TOKEN = re.compile(r"(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_\-:]{16,}")
 
@@ -370,6 +400,7 @@ def public(config: Config, names: list[str]) -> dict:
         "jitter": config.jitter,
         "misfire_grace_time": config.misfire_grace_time,
         **{key: getattr(config, key) for key in FETCH_SETTINGS},
+        "removal_threshold": config.removal_threshold,
         "targets": {
             name: {
                 "url": t.url, "schedule": t.schedule, "timezone": t.timezone,

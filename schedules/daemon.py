@@ -1,8 +1,9 @@
 """`copswatch schedule`: an APScheduler 3 scheduler that checks each target on its cron schedule.
 
-Reads from configuration: ``db``, the fetch settings (``schedules.job.fetch_policy``), ``jitter``,
-``misfire_grace_time``, the alert settings (``operator_notify``, ``failure_streak``, ``alert_on``,
-``feed``) and each target's ``url``, ``schedule``, ``timezone`` and ``notify``.
+Reads from configuration: ``db``, the fetch settings (``schedules.job.fetch_policy``),
+``removal_threshold``, ``jitter``, ``misfire_grace_time``, the alert settings (``operator_notify``,
+``failure_streak``, ``alert_on``, ``feed``) and each target's ``url``, ``schedule``, ``timezone``,
+``notify`` and ``selectors``.
 
 - One job per target, on a standard 5-field cron expression in the target's time zone, with jitter,
   a misfire grace time and coalescing (missed runs within the grace time become one run).
@@ -50,7 +51,8 @@ def check_target(config: Config, target: Target) -> CheckResult:
     with archive_lock(config.db), Archive(config.db) as archive, client_for(policy) as client:
         result, attempts = check_and_notify(
             archive, client, target.name, target.url, channels=channels, operator_channels=operator_channels,
-            failure_streak=config.failure_streak, feed=config.feed, policy=policy,
+            failure_streak=config.failure_streak, feed=config.feed, policy=policy, selectors=target.selectors,
+            removal_threshold=config.removal_threshold,
         )
     for a in attempts:
         if a.error:

@@ -1,22 +1,26 @@
-"""One check of one target: fetch → parse → record → diff → notify, in that order, nothing reaching back.
+"""One check of one target: fetch → parse → judge → record → diff → notify, in that order, nothing reaching back.
 
 The fetch is conditional on the last good capture's validators; a 304 is recorded as unchanged
 without a body. A body byte-identical to the last good capture (under the same parser version) is
-recorded as unchanged without being parsed: the parser is not even imported on that path.
+recorded as unchanged without being parsed: the parser is not even imported on that path. Every
+other body is parsed and judged by ``schedules.guard.judge``; a page that is not believable is
+recorded as an anomaly (raw body kept, current version untouched, no events, so no publication alert).
 ``check_and_notify`` adds the alerts: the check enqueues its events' deliveries in its own
 transaction, then every pending delivery (this night's and earlier failures) is sent.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 import httpx
 
+from schedules.guard import DEFAULT_REMOVAL_THRESHOLD, Verdict, judge
 from scraper import PARSER_VERSION
 from scraper.errors import FetchError, ParseError
 from scraper.fetch import USER_AGENT, FetchPolicy, fetch, make_client, utcnow
+from scraper.model import FetchResult, Page
 from scraper.retry import RetryPolicy
-from storage.archive import Archive, CheckResult, sha256
+from storage.archive import Archive, CheckResult, CurrentState, Outcome, keys_digest, sha256
 from storage.outbox import Subscription
 
 
@@ -39,6 +43,7 @@ def client_for(policy: FetchPolicy) -> httpx.Client:
 def run_check(
     archive: Archive, client: httpx.Client, target: str, url: str, *,
     clock: Callable[[], datetime] = utcnow, policy: FetchPolicy | None = None,
+    selectors: Mapping[str, str] | None = None, removal_threshold: float = DEFAULT_REMOVAL_THRESHOLD,
     alerts: tuple[Subscription, ...] = (), alert_on_first: bool = False,
 ) -> CheckResult:
     started_at = clock()
@@ -53,28 +58,54 @@ def run_check(
         return archive.record_not_modified(target, response, PARSER_VERSION)
     if archive.last_good_body(target) == (sha256(response.body), PARSER_VERSION):
         return archive.record_same_body(target, response, PARSER_VERSION)
-    from scraper.parse import parse  # lxml and bs4 are only imported when there is something to parse
-
-    try:
-        page = parse(response.body, response.final_url, response.headers.get("content-type"))
-    except ParseError as exc:
+    page, verdict = assess(response, archive.current_state(target), selectors=selectors,
+                           removal_threshold=removal_threshold)
+    if verdict.outcome is Outcome.ANOMALY:
         return archive.record_failure(
-            target, url, response.fetched_at, exc.reason, fetch=response, parser_version=PARSER_VERSION
+            target, url, response.fetched_at, verdict.reason, fetch=response, parser_version=PARSER_VERSION,
+            outcome=Outcome.ANOMALY, anomaly=verdict.anomaly,
+            keys_sha256=keys_digest(p.key for p in page.publications) if page else None,
         )
     return archive.record_page(target, response, page, PARSER_VERSION, alerts=alerts, alert_on_first=alert_on_first)
+
+
+def assess(
+    response: FetchResult, current: CurrentState, *, selectors: Mapping[str, str] | None = None,
+    removal_threshold: float = DEFAULT_REMOVAL_THRESHOLD, parsed: dict | None = None,
+) -> tuple[Page | None, Verdict]:
+    """Parse a response and judge it against the target's current state (also used by ``reparse``).
+
+    ``parsed`` memoises parses across calls (``reparse`` meets the same body night after night).
+    """
+    from scraper.parse import parse  # lxml and bs4 are only imported when there is something to parse
+
+    content_type = response.headers.get("content-type")
+    key = (sha256(response.body), response.final_url, content_type)
+    result = parsed.get(key) if parsed is not None else None
+    if result is None:
+        try:
+            result = parse(response.body, response.final_url, content_type, selectors=selectors), None
+        except ParseError as exc:
+            result = None, exc.reason
+        if parsed is not None:
+            parsed[key] = result
+    page, error = result
+    return page, judge(response, page, current, parse_error=error, removal_threshold=removal_threshold)
 
 
 def check_and_notify(
     archive: Archive, client: httpx.Client, target: str, url: str, *, channels=(), operator_channels=(),
     alert_on_first: bool = False, failure_streak: int = 3, feed: str | None = None,
     clock: Callable[[], datetime] = utcnow, policy: FetchPolicy | None = None,
+    selectors: Mapping[str, str] | None = None, removal_threshold: float = DEFAULT_REMOVAL_THRESHOLD,
 ):
     """Check, then deliver: returns the CheckResult and the delivery attempts (``notify.deliver.Attempt``).
 
     The check enqueues its publication events' deliveries in its own transaction; only a recorded
     version has such events, so a failed or anomalous check never enqueues a publication alert.
     """
-    result = run_check(archive, client, target, url, clock=clock, policy=policy,
+    result = run_check(archive, client, target, url, clock=clock, policy=policy, selectors=selectors,
+                       removal_threshold=removal_threshold,
                        alerts=tuple(c.subscription for c in channels), alert_on_first=alert_on_first)
     attempts = after_check(archive, result, channels=channels, operator_channels=operator_channels,
                            failure_streak=failure_streak, feed=feed)

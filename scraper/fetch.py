@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -30,7 +29,6 @@ USER_AGENT = (
     "archival monitor of public DOJ pages)"
 )
 KEPT_HEADERS = ("content-type", "etag", "last-modified", "content-length", "date", "server")
-HTML_TYPES = ("text/html", "application/xhtml+xml")
 MAX_REDIRECTS = 10
 _USERINFO = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
 
@@ -145,7 +143,11 @@ def _attempt(client, url, headers, policy: FetchPolicy, deadline: float, fetched
 
 
 def _check_response(url: str, response: httpx.Response) -> None:
-    """Raise unless the response is one we should read: status, landing page and content type."""
+    """Raise unless the status says there is a page to read.
+
+    Where a 2xx lands (a soft-404 redirect) and what it holds (a PDF, a block page) are judged after
+    the body is read, by schedules.guard, so that such a capture is kept as evidence of an anomaly.
+    """
     status = response.status_code
     if status == 304:
         return
@@ -154,15 +156,6 @@ def _check_response(url: str, response: httpx.Response) -> None:
         if is_transient(status):
             raise _Transient(reason, status, retry_after_seconds(response.headers.get("retry-after")))
         raise HTTPStatusError(url, f"{reason} (permanent, not retried)", status=status)
-    final = urlsplit(str(response.url))
-    if response.history and final.path in ("", "/") and urlsplit(url).path not in ("", "/"):
-        # The classic soft 404: a removed page redirecting to the site's home page.
-        raise HTTPStatusError(url, f"redirected to the site's home page {redact(str(response.url))} "
-                                   "(the page may have been removed); not retried", status=status)
-    content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type and content_type not in HTML_TYPES:
-        raise HTTPStatusError(url, f"unexpected content type {content_type!r} (expected HTML); not retried",
-                              status=status)
 
 
 def _read_body(url: str, response: httpx.Response, policy: FetchPolicy, deadline: float) -> bytes:

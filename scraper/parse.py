@@ -4,13 +4,23 @@ The real markup of the page is unknown and government sites get redesigned, so n
 depends on a class name. The listing is found by structure:
 
 1. Chrome is dropped: scripts, styles, comments, ``<nav>``, breadcrumbs, page-level
-   ``<header>``/``<footer>``, ARIA banner/navigation/contentinfo/search regions.
+   ``<header>``/``<footer>`` (or ``#footer``/``.site-header``… outside content and entries), ARIA
+   banner/navigation/contentinfo/search regions.
 2. The Spotlight box is found by its heading (or a region labelled "Spotlight"), read and removed.
-3. In the main content every text link is a candidate title. Its *entry* is the largest element
-   around it that holds no other candidate; its description is the entry's text after the link,
+3. In the main content every text link is a candidate title, except a link in mid-sentence and an
+   *echo* (a link to the same address as the candidate just before it: "(PDF)", "Read more"). Its
+   *entry* is the largest element around it that holds no other candidate; its description is the
+   entry's text after the link,
    then the entry's following siblings up to the next candidate, heading or rule.
 4. Entries are grouped by their tag path from the content root; the group with the most
    described entries is the listing (several lists with the same markup merge into one).
+
+Optional CSS selectors (``selectors``, from a target's configuration) override the heuristics; the keys
+are ``SELECTOR_KEYS``: ``listing`` (the element(s) holding the listing: the heuristics run only inside),
+``entry`` (one element per publication), ``title`` (the title link; inside ``entry`` when that is set),
+``description`` (the description element(s) inside ``entry``; without ``entry`` descriptions are found
+as usual) and ``spotlight`` (the Spotlight box). A selector that matches nothing falls back to the
+heuristics, so a redesign degrades to structural parsing instead of to an empty listing.
 
 Decoding follows the declared charset: HTTP header, then ``<meta>``, then detection
 (beautifulsoup4's UnicodeDammit), with the WHATWG rule that latin-1/ascii labels mean windows-1252.
@@ -19,6 +29,7 @@ Decoding follows the declared charset: HTTP header, then ``<meta>``, then detect
 import codecs
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import lxml.etree
@@ -35,6 +46,8 @@ BLOCKS = HEADINGS | frozenset(
 )
 DROPPED_TAGS = ("script", "style", "noscript", "template", "svg", "iframe", "object", "select")
 CHROME_ROLES = frozenset({"navigation", "banner", "contentinfo", "search"})
+PAGE_CHROME_TOKENS = frozenset({"footer", "site-footer", "page-footer", "global-footer", "region-footer",
+                                "header", "site-header", "global-header", "masthead", "banner"})
 CHROME_TOKEN = re.compile(r"breadcrumb|^(skip-?link|sr-only|visually-hidden|element-invisible)$")
 UNLINKABLE = ("#", "javascript:", "mailto:", "tel:", "data:")
 WINDOWS_1252_ALIASES = frozenset({"iso-8859-1", "latin-1", "latin1", "ascii", "us-ascii", "iso8859-1", "l1"})
@@ -45,11 +58,20 @@ TRACKING_PARAM = re.compile(
     re.IGNORECASE,
 )
 _SPACE = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+SELECTOR_KEYS = ("listing", "entry", "title", "description", "spotlight")
 
 
-def parse(body: bytes, url: str, content_type: str | None = None) -> Page:
+def parse(body: bytes, url: str, content_type: str | None = None, selectors: Mapping[str, str] | None = None) -> Page:
     """Return the page in ``body`` (served from ``url``); raise ParseError if it is not HTML text."""
-    text, encoding = decode(body, content_type)
+    selectors = dict(selectors or {})
+    unknown = set(selectors) - set(SELECTOR_KEYS)
+    if unknown:
+        raise ParseError(url, f"unknown selector key {sorted(unknown)[0]!r} (known: {', '.join(SELECTOR_KEYS)})")
+    try:
+        text, encoding = decode(body, content_type)
+    except ParseError as exc:
+        raise ParseError(url, exc.reason) from None
     root = _tree(text, url)
     for bad in root.xpath("//comment() | //processing-instruction()"):
         _drop(bad)
@@ -57,12 +79,13 @@ def parse(body: bytes, url: str, content_type: str | None = None) -> Page:
     base = _base_url(root, url)
 
     title = norm(root.findtext(".//title") or "")
-    spotlight = _take_spotlight(root, base)
+    spotlight = _take_spotlight(root, base, _select(root, selectors.get("spotlight"), url))
     scope = _content_root(root)
     h1 = scope.find(".//h1")
     heading = norm(_text(h1 if h1 is not None else root.find(".//h1")))
     _drop_chrome(scope)
-    entries = _listing(scope)
+    entries = _selected_listing(scope, selectors, url) if selectors else []
+    entries = entries or _listing(scope)
     publications = _publications(entries, base)
     return Page(
         url=url,
@@ -90,7 +113,11 @@ def decode(body: bytes, content_type: str | None = None) -> tuple[str, str]:
     ):
         encoding = _codec(label)
         if encoding:
-            return body.decode(encoding, errors="replace").lstrip("\ufeff"), encoding
+            text = body.decode(encoding, errors="replace").lstrip("\ufeff")
+            # A few bad bytes are a page with typos; a body that is mostly undecodable is not text.
+            if text.count("\ufffd") > max(16, len(text) // 20):
+                raise ParseError("", f"body is not decodable text ({encoding} declared)")
+            return text, encoding
     dammit = UnicodeDammit(body, ["utf-8", "windows-1252"], is_html=True)
     if dammit.unicode_markup is None:
         raise ParseError("", "body is not decodable text")
@@ -129,8 +156,9 @@ def _codec(label: str | None) -> str | None:
 
 
 def _tree(text: str, url: str) -> lxml.html.HtmlElement:
-    # lxml refuses str input that still carries an XML encoding declaration.
-    text = re.sub(r"^\s*<\?xml[^>]*>", "", text)
+    # lxml refuses str input that still carries an XML encoding declaration, and text nodes holding
+    # control characters (which no browser shows either).
+    text = re.sub(r"^\s*<\?xml[^>]*>", "", _CONTROL.sub("", text))
     try:
         root = lxml.html.document_fromstring(text)
     except (lxml.etree.ParserError, ValueError) as exc:
@@ -142,7 +170,7 @@ def _tree(text: str, url: str) -> lxml.html.HtmlElement:
 
 def _base_url(root, url: str) -> str:
     base = root.find(".//base[@href]")
-    return urljoin(url, base.get("href").strip()) if base is not None else url
+    return (_resolve(url, base.get("href").strip()) or url) if base is not None else url
 
 
 def _drop(el) -> None:
@@ -165,11 +193,12 @@ def norm(text: str | None) -> str:
     return _SPACE.sub(" ", text or "").strip()
 
 
-def _text(el) -> str:
-    return " ".join(_pieces(el)) if el is not None else ""
+def _text(el, skip=frozenset()) -> str:
+    """Text of ``el`` (less the elements in ``skip``), inline markup joined as a browser shows it."""
+    return "".join(_pieces(el, skip)) if el is not None else ""
 
 
-def _pieces(el):
+def _pieces(el, skip=frozenset()):
     """Text of ``el`` in document order, with a break between blocks so words don't run together."""
     if el.text:
         yield el.text
@@ -178,7 +207,8 @@ def _pieces(el):
             continue
         if child.tag in BLOCKS:
             yield " "
-        yield from _pieces(child)
+        if child not in skip:
+            yield from _pieces(child, skip)
         if child.tail:
             yield child.tail
 
@@ -194,10 +224,22 @@ def _is_chrome(el) -> bool:
         return True
     if any(CHROME_TOKEN.search(token) for token in _tokens(el)):
         return True
-    # A page-level header/footer is chrome; one inside an article or section belongs to it.
+    # A page-level header/footer is chrome; one inside an article or section belongs to it. Older
+    # templates say it with a class or id (``<div id="footer">``), often with a "generated at" stamp.
     if el.tag in ("header", "footer"):
         return not any(a.tag in ("article", "section", "main") for a in el.iterancestors())
+    if _tokens(el) & PAGE_CHROME_TOKENS:  # said by an id or class: not inside content, not part of an entry
+        if any(a.tag in ("article", "section", "main") for a in el.iterancestors()):
+            return False
+        return (el.get("id") or "").lower() in PAGE_CHROME_TOKENS or not (_repeated(el) or _repeated(el.getparent()))
     return False
+
+
+def _repeated(el) -> bool:
+    """Whether a sibling shares ``el``'s class: one of a run of entries, not a page region."""
+    if el is None or not el.get("class"):
+        return False
+    return any(s.get("class") == el.get("class") for s in [*el.itersiblings(preceding=True), *el.itersiblings()])
 
 
 def _drop_chrome(scope) -> None:
@@ -218,9 +260,9 @@ def _content_root(root):
 # -- spotlight ------------------------------------------------------------------------------
 
 
-def _take_spotlight(root, base: str) -> tuple[SpotlightItem, ...]:
-    """Find the box labelled "Spotlight", read its links, and remove it from the tree."""
-    region = _spotlight_region(root)
+def _take_spotlight(root, base: str, region: list | None = None) -> tuple[SpotlightItem, ...]:
+    """Find the box labelled "Spotlight" (or take ``region``), read its links, and remove it from the tree."""
+    region = region or _spotlight_region(root)
     if not region:
         return ()
     items = []
@@ -228,6 +270,9 @@ def _take_spotlight(root, base: str) -> tuple[SpotlightItem, ...]:
         for link in part.iter("a"):
             href = (link.get("href") or "").strip()
             if not href or href.startswith(UNLINKABLE):
+                continue
+            url = _resolve(base, href)
+            if url is None:
                 continue
             img = link.find(".//img")
             image = (img.get("src") or "").strip() if img is not None else ""
@@ -237,8 +282,8 @@ def _take_spotlight(root, base: str) -> tuple[SpotlightItem, ...]:
             title = title or norm(link.get("title")) or norm(link.get("aria-label"))
             items.append(
                 SpotlightItem(
-                    url=urljoin(base, href),
-                    image=urljoin(base, image) if image else None,
+                    url=url,
+                    image=_resolve(base, image) if image else None,
                     title=title,
                     position=len(items) + 1,
                 )
@@ -299,16 +344,17 @@ def _leading_text(link) -> str:
     """Text just before the link inside its own block: a link mid-sentence is not a title."""
     previous = link.getprevious()
     if previous is not None:
-        return norm(previous.tail) if previous.tag not in BLOCKS else ""
+        return norm(previous.tail)
     parent = link.getparent()
     return norm(parent.text) if parent is not None else ""
 
 
 def _listing(scope) -> list[tuple]:
     """Return the listing as (entry element, link, description) in page order."""
-    links = _text_links(scope)
+    links, echoes = _candidates(scope)
     counts: dict = defaultdict(int)
     for link in links:
+        counts[link] = 1  # a candidate ends the description before it
         for ancestor in link.iterancestors():
             counts[ancestor] += 1
             if ancestor is scope:
@@ -316,8 +362,6 @@ def _listing(scope) -> list[tuple]:
 
     groups: dict[tuple, list] = defaultdict(list)
     for link in links:
-        if len(_leading_text(link)) > 3:
-            continue
         entry = link
         while entry.getparent() is not None and entry.getparent() is not scope and counts[entry.getparent()] == 1:
             entry = entry.getparent()
@@ -327,16 +371,88 @@ def _listing(scope) -> list[tuple]:
     best: list = []
     best_score = (0, 0)
     for members in groups.values():
-        described = _describe(members, counts)
+        described = _describe(members, counts, echoes)
         score = (sum(1 for _, _, d in described if d), len(described))
         if score[0] and score > best_score:
             best, best_score = described, score
     return best
 
 
-def _describe(members: list, counts) -> list[tuple]:
+def _candidates(scope) -> tuple[list, frozenset]:
+    """Text links that may be titles, and the *echoes* left out: a link to the same address as the
+    candidate just before it ("(PDF)", "Read more", "Download") repeats that title, it is no entry.
+    A link in mid-sentence (a description's own link) is neither: it is just text."""
+    links, echoes = [], set()
+    for link in _text_links(scope):
+        if len(_leading_text(link)) > 3:
+            continue
+        if links and links[-1].get("href").strip() == link.get("href").strip():
+            echoes.add(link)
+        else:
+            links.append(link)
+    return links, frozenset(echoes)
+
+
+def _select(scope, selector: str | None, url: str) -> list:
+    if not selector:
+        return []
+    from lxml.cssselect import CSSSelector, SelectorError
+
+    try:
+        return CSSSelector(selector)(scope)
+    except SelectorError as exc:
+        raise ParseError(url, f"bad CSS selector {selector!r}: {exc}") from None
+
+
+def _selected_listing(scope, selectors: dict, url: str) -> list[tuple]:
+    """The listing as the configured selectors say; [] when they find nothing (the heuristics take over)."""
+    containers = _select(scope, selectors.get("listing"), url) or [scope]
+    entries: list[tuple] = []
+    for container in containers:
+        if selectors.get("entry"):
+            for entry in _select(container, selectors["entry"], url):
+                links = _select(entry, selectors.get("title"), url) or _text_links(entry)
+                link = _as_link(links[0]) if links else None
+                if link is None:
+                    continue
+                described = _select(entry, selectors.get("description"), url)
+                if described:
+                    description = norm(" ".join(_text(d) for d in described))
+                else:
+                    description = _strip_joiner(_description_chunks(entry, link, {})[0])
+                entries.append((entry, link, description))
+        elif selectors.get("title"):
+            links = [_as_link(el) for el in _select(container, selectors["title"], url)]
+            links = [link for link in links if link is not None]
+            counts: dict = defaultdict(int)
+            for link in links:
+                counts[link] = 1
+                for ancestor in link.iterancestors():
+                    counts[ancestor] += 1
+            members = []
+            for link in links:
+                entry = link
+                while entry.getparent() is not None and entry.getparent() is not container \
+                        and counts[entry.getparent()] == 1:
+                    entry = entry.getparent()
+                members.append((entry, link))
+            entries.extend(_describe(members, counts))
+        elif container is not scope:
+            entries.extend(_listing(container))
+    return entries
+
+
+def _as_link(el):
+    """The element if it is a link with an address, else the first such link inside it."""
+    for link in [el, *el.iter("a")]:
+        if link.tag == "a" and (link.get("href") or "").strip():
+            return link
+    return None
+
+
+def _describe(members: list, counts, echoes=frozenset()) -> list[tuple]:
     """Attach its description to each (entry, link); the last entry may not run on further than others."""
-    chunks = [_description_chunks(entry, link, counts) for entry, link in members]
+    chunks = [_description_chunks(entry, link, counts, echoes) for entry, link in members]
     own = [c[0] for c in chunks]
     following = [c[1] for c in chunks]
     if len(following) > 1:
@@ -347,7 +463,7 @@ def _describe(members: list, counts) -> list[tuple]:
     ]
 
 
-def _description_chunks(entry, link, counts) -> tuple[str, list[str]]:
+def _description_chunks(entry, link, counts, echoes=frozenset()) -> tuple[str, list[str]]:
     after: list[str] = []
     seen = False
 
@@ -355,6 +471,8 @@ def _description_chunks(entry, link, counts) -> tuple[str, list[str]]:
         nonlocal seen
         if el is link:
             seen = True
+            return
+        if el in echoes:
             return
         if seen and el.text:
             after.append(el.text)
@@ -374,9 +492,9 @@ def _description_chunks(entry, link, counts) -> tuple[str, list[str]]:
     for sibling in entry.itersiblings():
         if not isinstance(sibling.tag, str):
             continue
-        if counts.get(sibling) or sibling.tag == "a" or sibling.tag in HEADINGS or sibling.tag == "hr":
+        if counts.get(sibling) or sibling.tag in HEADINGS or sibling.tag == "hr":
             break
-        text = norm(_text(sibling))
+        text = "" if sibling in echoes else norm(_text(sibling, echoes))
         if text:
             following.append(text)
         if norm(sibling.tail):
@@ -393,7 +511,9 @@ def _publications(entries: list[tuple], base: str) -> tuple[Publication, ...]:
     seen: set[str] = set()
     publications = []
     for _, link, description in entries:
-        url = clean_url(urljoin(base, link.get("href").strip()))
+        url = _resolve(base, link.get("href").strip())
+        if url is None:  # an address no browser could follow either
+            continue
         key = publication_key(url)
         if key in seen:  # the same publication linked twice: keep its first listing
             continue
@@ -450,6 +570,16 @@ def _lines(scope) -> list[str]:
 
 
 # -- keys and URLs --------------------------------------------------------------------------
+
+
+def _resolve(base: str, href: str) -> str | None:
+    """``href`` made absolute and cleaned; None when it is not a usable URL (a bad port or IPv6 host)."""
+    try:
+        url = clean_url(urljoin(base, href))
+        urlsplit(url).port
+    except ValueError:
+        return None
+    return url
 
 
 def clean_url(url: str) -> str:

@@ -15,6 +15,7 @@ import json
 import os
 import sqlite3
 import zlib
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -27,11 +28,15 @@ from storage.diff import Changes, Listed, diff
 from storage.errors import ArchiveError, NotFound
 from storage.outbox import Subscription, enqueue_events
 
+# The anomaly rule a later check can overrule by listing the same publications again (schedules/guard.py).
+LARGE_REMOVAL = "large-removal"
+
+
 class Outcome(StrEnum):
     FIRST = "first"  # the first version of this target
     CHANGED = "changed"  # a new version
     UNCHANGED = "unchanged"  # same content as the current version
-    FAILED = "failed"  # fetch or parse failed; the current version stays
+    FAILED = "failed"  # the fetch failed; the current version stays
     ANOMALY = "anomaly"  # a page came back but is not believable; the current version stays
 
 
@@ -67,6 +72,20 @@ def iso(moment: datetime) -> str:
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def keys_digest(keys) -> str:
+    """Digest of a set of publication keys: two checks listing the same publications have the same one."""
+    return sha256("\n".join(sorted(keys)).encode())
+
+
+@dataclass(frozen=True)
+class CurrentState:
+    """What the anomaly guard needs to know about a target, as plain values."""
+
+    keys: frozenset[str] | None  # the current version's publication keys; None before the first version
+    content_sha256: str | None  # the current version's content hash
+    pending_removal: str | None  # keys digest of the last parsed check, when it was a large-removal anomaly
 
 
 def content_hash(page: Page) -> str:
@@ -158,13 +177,20 @@ class Archive:
         duration_ms: float | None = None,
         parser_version: str | None = None,
         outcome: Outcome = Outcome.FAILED,
+        anomaly: str | None = None,
+        keys_sha256: str | None = None,
     ) -> CheckResult:
-        """Record a check that produced no believable page; the current version stays as it was."""
+        """Record a check that produced no believable page; the current version stays as it was.
+
+        ``anomaly`` names the guard's rule that rejected the page; ``keys_sha256`` is the digest of the
+        publication keys it listed, if it was parsed (a later check listing the same confirms a removal).
+        """
         with self.transaction():
             current = self._current_version_id(target)
             check_id = self._insert_check(
                 target, url, started_at, outcome, fetch=fetch, reason=reason, status=status,
                 duration_ms=duration_ms, parser_version=parser_version, version_id=current,
+                anomaly=anomaly, keys_sha256=keys_sha256,
             )
         return CheckResult(check_id, target, url, iso(started_at), outcome, current, reason=reason)
 
@@ -241,63 +267,153 @@ class Archive:
         (none by default, so replaying captures never alerts). The target's first version is a
         baseline and enqueues nothing unless ``alert_on_first``.
         """
-        content_sha = content_hash(page)
-        started_at = iso(fetch.fetched_at)
         with self.transaction():
-            latest = self._latest_version(target)
-            if latest and latest["content_sha256"] == content_sha:
-                check_id = self._insert_check(
-                    target, fetch.url, fetch.fetched_at, Outcome.UNCHANGED, fetch=fetch,
-                    parser_version=parser_version, version_id=latest["id"],
-                )
-                return CheckResult(check_id, target, fetch.url, started_at, Outcome.UNCHANGED, latest["id"])
-
-            outcome = Outcome.CHANGED if latest else Outcome.FIRST
             check_id = self._insert_check(
-                target, fetch.url, fetch.fetched_at, outcome, fetch=fetch, parser_version=parser_version,
+                target, fetch.url, fetch.fetched_at, Outcome.UNCHANGED, fetch=fetch, parser_version=parser_version,
+                keys_sha256=keys_digest(p.key for p in page.publications),
             )
-            old = self.listing(latest["id"]) if latest else []
-            seen_before = frozenset(
-                row[0] for row in self.db.execute("SELECT key FROM publications WHERE target = ?", [target])
+            outcome, version_id, changes = self._apply_page(
+                target, check_id, iso(fetch.fetched_at), fetch.final_url, page, parser_version
             )
-            new = [Listed(p.key, p.title, p.url, p.description, p.position) for p in page.publications]
-            changes = diff(
-                old, new, old_text=latest["text"] if latest else "", new_text=page.text,
-                seen_before=seen_before,
-                labels=(f"version {latest['id']}" if latest else "(nothing)", "this check"),
+            if outcome is Outcome.CHANGED or (outcome is Outcome.FIRST and alert_on_first):
+                enqueue_events(self.conn, version_id, alerts, iso(fetch.fetched_at))
+        return CheckResult(check_id, target, fetch.url, iso(fetch.fetched_at), outcome, version_id, changes)
+
+    def _apply_page(
+        self, target: str, check_id: int, started_at: str, final_url: str, page: Page, parser_version: str
+    ) -> tuple[Outcome, int, Changes]:
+        """Make ``page``, seen by check ``check_id``, the target's current state; set the check's outcome.
+
+        Writes derived rows only; never notifies (``reparse`` replays history through it).
+        """
+        content_sha = content_hash(page)
+        latest = self._latest_version(target)
+        if latest and latest["content_sha256"] == content_sha:
+            self.conn.execute(
+                "UPDATE checks SET outcome = ?, version_id = ? WHERE id = ?",
+                [Outcome.UNCHANGED, latest["id"], check_id],
             )
-            version_id = self.db["versions"].insert(
-                {
-                    "target": target,
-                    "check_id": check_id,
-                    "previous_version_id": latest["id"] if latest else None,
-                    "captured_at": started_at,
-                    "url": fetch.final_url,
-                    "title": page.title,
-                    "heading": page.heading,
-                    "intro": page.intro,
-                    "text": page.text,
-                    "publication_count": len(page.publications),
-                    "summary": changes.summary(),
-                    "content_sha256": content_sha,
-                    "body_id": self.conn.execute("SELECT body_id FROM checks WHERE id = ?", [check_id]).fetchone()[0],
-                    "parser_version": parser_version,
-                }
-            ).last_pk
-            self._write_listing(target, version_id, started_at, new)
-            self._write_events(target, version_id, started_at, changes)
-            if latest or alert_on_first:
-                enqueue_events(self.conn, version_id, alerts, started_at)
-            self.db["spotlight_items"].insert_all(
-                {"version_id": version_id, "position": s.position, "url": s.url, "image": s.image, "title": s.title}
-                for s in page.spotlight
-            )
-            self.db.execute("UPDATE checks SET version_id = ? WHERE id = ?", [version_id, check_id])
-        return CheckResult(check_id, target, fetch.url, started_at, outcome, version_id, changes)
+            return Outcome.UNCHANGED, latest["id"], Changes()
+
+        outcome = Outcome.CHANGED if latest else Outcome.FIRST
+        old = self.listing(latest["id"]) if latest else []
+        seen_before = frozenset(
+            row[0] for row in self.db.execute("SELECT key FROM publications WHERE target = ?", [target])
+        )
+        new = [Listed(p.key, p.title, p.url, p.description, p.position) for p in page.publications]
+        changes = diff(
+            old, new, old_text=latest["text"] if latest else "", new_text=page.text,
+            seen_before=seen_before,
+            labels=(f"version {latest['id']}" if latest else "(nothing)", "this check"),
+        )
+        version_id = self.db["versions"].insert(
+            {
+                "target": target,
+                "check_id": check_id,
+                "previous_version_id": latest["id"] if latest else None,
+                "captured_at": started_at,
+                "url": final_url,
+                "title": page.title,
+                "heading": page.heading,
+                "intro": page.intro,
+                "text": page.text,
+                "publication_count": len(page.publications),
+                "summary": changes.summary(),
+                "content_sha256": content_sha,
+                "body_id": self.conn.execute("SELECT body_id FROM checks WHERE id = ?", [check_id]).fetchone()[0],
+                "parser_version": parser_version,
+            }
+        ).last_pk
+        self._write_listing(target, version_id, started_at, new)
+        self._write_events(target, version_id, started_at, changes)
+        self.db["spotlight_items"].insert_all(
+            {"version_id": version_id, "position": s.position, "url": s.url, "image": s.image, "title": s.title}
+            for s in page.spotlight
+        )
+        self.conn.execute("UPDATE checks SET outcome = ?, version_id = ? WHERE id = ?", [outcome, version_id, check_id])
+        return outcome, version_id, changes
+
+    # -- re-deriving from the evidence -------------------------------------------------------
+
+    def rebuild(self, target: str, assess: Callable[[FetchResult, CurrentState], tuple]) -> dict:
+        """Re-derive a target's versions from its stored raw bodies, in check order, in one transaction.
+
+        ``assess(response, current_state)`` returns ``(page or None, verdict, parser_version)`` where the
+        verdict has ``outcome``, ``reason`` and ``anomaly`` (schedules.job.assess). Check rows are kept
+        (they are the evidence) and re-pointed; the derived tables (versions, their listings, revisions,
+        publications, spotlight items, events) are rebuilt. When the result equals the stored derivation
+        nothing is written, so running it twice changes nothing the second time. Never notifies.
+        Returns what differs: checks whose outcome changed, and versions whose listing changed.
+        """
+        try:
+            with self.transaction():
+                before = self._derivation(target)
+                self._delete_derived(target)
+                for row in self.conn.execute(
+                    "SELECT id, url, started_at, duration_ms, http_status, final_url, redirects, content_type, "
+                    "body_id FROM checks WHERE target = ? ORDER BY id", [target]
+                ).fetchall():
+                    self._replay_check(target, row, assess)
+                after = self._derivation(target)
+                report = _rebuild_report(target, before, after)
+                if not report["changed"]:
+                    raise _NothingToChange(report)
+        except _NothingToChange as nothing:
+            return nothing.report
+        return report
+
+    def _replay_check(self, target, row, assess) -> None:
+        check_id, url, started_at, duration_ms, status, final_url, redirects, content_type, body_id = row
+        current = self._current_version_id(target)
+        if body_id is None:  # a fetch that failed: nothing to re-read, only the current version to re-point
+            self.conn.execute("UPDATE checks SET version_id = ? WHERE id = ?", [current, check_id])
+            return
+        content = self.conn.execute("SELECT compression, content FROM bodies WHERE id = ?", [body_id]).fetchone()
+        response = FetchResult(
+            url=url, final_url=final_url or url, status=status or 200,
+            headers={"content-type": content_type} if content_type else {},
+            body=zlib.decompress(content[1]) if content[0] == "zlib" else content[1],
+            fetched_at=datetime.fromisoformat(started_at), duration_ms=duration_ms or 0.0,
+            redirects=tuple(json.loads(redirects)) if redirects else (),
+        )
+        page, verdict, parser_version = assess(response, self.current_state(target))
+        keys = keys_digest(p.key for p in page.publications) if page else None
+        self.conn.execute(
+            "UPDATE checks SET outcome = ?, reason = ?, anomaly = ?, keys_sha256 = ?, parser_version = ?, "
+            "version_id = ? WHERE id = ?",
+            [verdict.outcome, verdict.reason, verdict.anomaly, keys, parser_version, current, check_id],
+        )
+        if verdict.outcome is not Outcome.ANOMALY:
+            self._apply_page(target, check_id, started_at, response.final_url, page, parser_version)
+
+    def _delete_derived(self, target: str) -> None:
+        versions = "SELECT id FROM versions WHERE target = ?"
+        for table in ("events", "spotlight_items", "version_publications", "publication_revisions"):
+            self.conn.execute(f"DELETE FROM {table} WHERE version_id IN ({versions})", [target])
+        self.conn.execute("DELETE FROM events WHERE target = ?", [target])
+        self.conn.execute("DELETE FROM publications WHERE target = ?", [target])
+        self.conn.execute("DELETE FROM versions WHERE target = ?", [target])
+
+    def _derivation(self, target: str) -> list[dict]:
+        """Per check: its outcome and the listing current after it, independent of version ids."""
+        listings: dict[int, tuple] = {}
+        rows = []
+        for check_id, started_at, outcome, reason, version_id, content_sha in self.conn.execute(
+            "SELECT c.id, c.started_at, c.outcome, c.reason, c.version_id, v.content_sha256 FROM checks c "
+            "LEFT JOIN versions v ON v.id = c.version_id WHERE c.target = ? ORDER BY c.id", [target]
+        ).fetchall():
+            if version_id is not None and version_id not in listings:
+                listings[version_id] = tuple(self.listing(version_id))
+            rows.append({
+                "check_id": check_id, "started_at": started_at, "outcome": outcome, "reason": reason,
+                "version_id": version_id, "content_sha256": content_sha,
+                "listing": listings.get(version_id, ()),
+            })
+        return rows
 
     def _insert_check(
         self, target, url, started_at, outcome, *, fetch=None, reason=None, status=None,
-        duration_ms=None, parser_version=None, version_id=None, body_id=None,
+        duration_ms=None, parser_version=None, version_id=None, body_id=None, anomaly=None, keys_sha256=None,
     ) -> int:
         if body_id is None and fetch is not None:
             body_id = self._store_body(fetch.body, started_at)
@@ -318,6 +434,8 @@ class Archive:
             "body_id": body_id,
             "parser_version": parser_version,
             "version_id": version_id,
+            "anomaly": anomaly,
+            "keys_sha256": keys_sha256,
         }
         cursor = self.conn.execute(
             f"INSERT INTO checks ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values())
@@ -395,6 +513,24 @@ class Archive:
 
     def targets(self) -> list[str]:
         return [row[0] for row in self.conn.execute("SELECT DISTINCT target FROM checks ORDER BY target")]
+
+    def current_state(self, target: str) -> CurrentState:
+        """The current version's keys and content hash, and an unconfirmed large removal if one is pending."""
+        latest = self.conn.execute(
+            "SELECT id, content_sha256 FROM versions WHERE target = ? ORDER BY id DESC LIMIT 1", [target]
+        ).fetchone()
+        keys = None
+        if latest:
+            keys = frozenset(row[0] for row in self.conn.execute(
+                "SELECT p.key FROM version_publications vp JOIN publications p ON p.id = vp.publication_id "
+                "WHERE vp.version_id = ?", [latest[0]]))
+        # Only the latest check that got a page counts: a good page in between cancels the pending removal.
+        last_page = self.conn.execute(
+            "SELECT anomaly, keys_sha256 FROM checks WHERE target = ? AND body_id IS NOT NULL "
+            "ORDER BY id DESC LIMIT 1", [target]
+        ).fetchone()
+        pending = last_page[1] if last_page and last_page[0] == LARGE_REMOVAL else None
+        return CurrentState(keys, latest[1] if latest else None, pending)
 
     def _current_version_id(self, target: str) -> int | None:
         row = self.conn.execute("SELECT MAX(id) FROM versions WHERE target = ?", [target]).fetchone()
@@ -483,3 +619,39 @@ class Archive:
         if row is None:
             raise NotFound(self.path, f"no body {digest}")
         return zlib.decompress(row[1]) if row[0] == "zlib" else row[1]
+
+
+class _NothingToChange(Exception):
+    def __init__(self, report: dict):
+        self.report = report
+
+
+def _rebuild_report(target: str, before: list[dict], after: list[dict]) -> dict:
+    """What the new derivation sees differently from the stored one, check by check."""
+    outcomes, versions = [], []
+    for old, new in zip(before, after, strict=True):
+        if (old["outcome"], old["reason"]) != (new["outcome"], new["reason"]):
+            outcomes.append({"check_id": new["check_id"], "started_at": new["started_at"],
+                             "before": old["outcome"], "after": new["outcome"],
+                             "reason_before": old["reason"], "reason_after": new["reason"]})
+        made_version = {old["outcome"], new["outcome"]} & {Outcome.FIRST, Outcome.CHANGED}
+        if made_version and old["listing"] != new["listing"]:
+            changes = diff(list(old["listing"]), list(new["listing"]))
+            versions.append({
+                "check_id": new["check_id"], "started_at": new["started_at"],
+                "old_version_id": old["version_id"], "version_id": new["version_id"],
+                "added": [p.public() for p in changes.added],
+                "removed": [p.public() for p in changes.removed],
+                "modified": [m.public() for m in changes.modified],
+            })
+    changed = [(r["outcome"], r["reason"], r["content_sha256"], r["listing"]) for r in before] != \
+        [(r["outcome"], r["reason"], r["content_sha256"], r["listing"]) for r in after]
+    return {
+        "target": target,
+        "checks": len(after),
+        "versions_before": len({r["version_id"] for r in before if r["version_id"] is not None}),
+        "versions_after": len({r["version_id"] for r in after if r["version_id"] is not None}),
+        "changed": changed,
+        "outcomes": outcomes,
+        "versions": versions,
+    }

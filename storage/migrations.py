@@ -150,6 +150,25 @@ def m001_initial(db: Database) -> None:
 
 
 @migrations()
+def m002_check_judgement(db: Database) -> None:
+    """Issue 3: which anomaly rule rejected a check, and a digest of the publication keys its page listed
+    (a later check listing the same keys confirms a large removal)."""
+    db["checks"].add_column("anomaly", str)
+    db["checks"].add_column("keys_sha256", str)
+    db.execute("DROP VIEW check_details")
+    db.execute(
+        """
+        CREATE VIEW check_details AS
+        SELECT c.id AS check_id, c.target, c.url, c.started_at, c.duration_ms, c.outcome, c.reason,
+               c.http_status, COALESCE(c.final_url, c.url) AS final_url, c.redirects, c.content_type,
+               c.etag, c.last_modified, b.sha256 AS body_sha256, b.size AS body_size,
+               c.parser_version, c.version_id, c.anomaly, c.keys_sha256
+        FROM checks c LEFT JOIN bodies b ON b.id = c.body_id
+        """
+    )
+
+
+@migrations()
 def m004_query_views(db: Database) -> None:
     """Issue 4: indexes for date-bounded queries, full-text search and views for the common questions."""
     db["versions"].create_index(["target", "captured_at"])

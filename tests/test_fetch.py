@@ -91,21 +91,24 @@ def test_robots_server_error_means_do_not_fetch(site):
 
 
 def test_redirect_chain_and_final_url_are_recorded(site, cli_run, db_path):
-    url = site.serve(OLDER, path="/buildingtrust/index")
-    site.serve(b"", path="/bt", status=301, headers={"Location": "/buildingtrust"})
-    site.serve(b"", path="/buildingtrust", status=302, headers={"Location": "/buildingtrust/index"})
-    result = cli_run("run", "--url", site.url("/bt"), "--json")
+    # Benign redirects (trailing slash, index page) still land on the page; see schedules/guard.py.
+    url = site.serve(OLDER, path="/buildingtrust/index.html")
+    site.serve(b"", path="/buildingtrust", status=301, headers={"Location": "/buildingtrust/"})
+    site.serve(b"", path="/buildingtrust/", status=302, headers={"Location": "/buildingtrust/index.html"})
+    result = cli_run("run", "--url", site.url("/buildingtrust"), "--json")
     assert result.exit_code == 0 and result.data["outcome"] == "first"
     final_url, redirects = rows(db_path, "SELECT final_url, redirects FROM checks")[0]
     assert final_url == url
-    assert json.loads(redirects) == [site.url("/bt"), site.url("/buildingtrust")]
+    assert json.loads(redirects) == [site.url("/buildingtrust"), site.url("/buildingtrust/")]
 
 
-def test_non_html_content_type_is_refused_without_reading_it(site, cli_run):
-    url = site.serve(b"%PDF-1.7 ...", headers={"Content-Type": "application/pdf"})
+def test_non_html_content_type_is_an_anomaly_kept_as_evidence(site, cli_run, db_path):
+    body = b"%PDF-1.7 ..."
+    url = site.serve(body, headers={"Content-Type": "application/pdf"})
     result = cli_run("run", "--url", url, "--json")
     assert result.exit_code == 1
-    assert result.data["reason"] == "unexpected content type 'application/pdf' (expected HTML); not retried"
+    assert result.data["outcome"] == "anomaly" and result.data["reason"].startswith("not-html:")
+    assert rows(db_path, "SELECT b.size FROM checks c JOIN bodies b ON b.id = c.body_id") == [(len(body),)]
 
 
 def test_timeouts_and_user_agent_come_from_the_policy(site):

@@ -191,7 +191,8 @@ def test_search_finds_every_revision_mentioning_the_words(archive_path, cli_run)
 
 
 def test_search_index_follows_new_versions(archive_path, site, cli_run):
-    url = site.serve(page([retitled(GUIDE, "Community Policing Guide: Mediation Edition")]))
+    # The whole listing, one title edited (serving that one alone would be a large-removal anomaly).
+    url = site.serve(page([OVERSIGHT_MOVED, FORCE_3, retitled(GUIDE, "Community Policing Guide: Mediation Edition")]))
     with Archive(archive_path) as archive, make_client() as client:
         run_check(archive, client, "buildingtrust", url, clock=lambda: datetime(2026, 2, 1, 7, tzinfo=UTC))
     assert [r["versions"] for r in cli_run("search", "mediation", "--json").data] == [[6]]
