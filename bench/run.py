@@ -353,8 +353,8 @@ def main_queries(archive) -> dict:
 def bench_queries(path: str, repeat: int) -> dict:
     """Each query on the decade archive, in-process, median of ``repeat`` after one warm-up.
 
-    Hook: a module ``bench.queries`` defining ``queries(archive) -> {name: callable}`` (issue 4's
-    show --at / new --since / timeline / search) is measured alongside, with the same bar.
+    Hook: issue 4's ``bench/queries.py`` (show --at, new --since, publication timeline, search …),
+    once merged, is measured alongside through its ``cases(archive)`` → [(name, cli args, call)].
     """
     from storage.archive import Archive
 
@@ -362,11 +362,11 @@ def bench_queries(path: str, repeat: int) -> dict:
     with Archive(path, create=False) as archive:
         queries = main_queries(archive)
         try:
-            from bench import queries as extra  # noqa: PLC0415  (added by issue 4)
+            from bench.queries import cases  # issue 4
         except ImportError:
-            extra = None
-        if extra is not None:
-            queries |= extra.queries(archive)
+            cases = None
+        if cases is not None:
+            queries |= {name: call for name, _, call in cases(archive)}
         for name, query in queries.items():
             query()
             samples = []

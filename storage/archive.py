@@ -1,7 +1,8 @@
 """The archive: one SQLite file holding every check, every raw body and every version of the page.
 
 - Every check is a row in ``checks``, failed ones too.
-- Raw bodies are stored once each in ``bodies``, keyed by SHA-256 and zlib-compressed.
+- Raw bodies are stored once each in ``bodies``, keyed by SHA-256, zlib-compressed or packed as a
+  line delta against an earlier standalone body (``storage/packing.py``); reading checks the SHA-256.
 - A row in ``versions`` is added only when the parsed content changes (its ``content_sha256``
   differs from the current version's), so "did it change" is derived from hashes, never a flag.
 - Each version's publications are rows (``version_publications`` → ``publications`` and
@@ -25,6 +26,7 @@ from scraper.model import FetchResult, Page
 from storage import SCHEMA_VERSION
 from storage.diff import Changes, Listed, diff
 from storage.errors import ArchiveError, NotFound
+from storage.packing import DELTA, pack, unpack
 
 class Outcome(StrEnum):
     FIRST = "first"  # the first version of this target
@@ -212,6 +214,7 @@ class Archive:
                 seen_before=seen_before,
                 labels=(f"version {latest['id']}" if latest else "(nothing)", "this check"),
             )
+            text_compression, text, text_base_id = self._pack_text(page.text, latest)
             version_id = self.db["versions"].insert(
                 {
                     "target": target,
@@ -222,7 +225,9 @@ class Archive:
                     "title": page.title,
                     "heading": page.heading,
                     "intro": page.intro,
-                    "text": page.text,
+                    "text": text,
+                    "text_compression": text_compression,
+                    "text_base_id": text_base_id,
                     "publication_count": len(page.publications),
                     "summary": changes.summary(),
                     "content_sha256": content_sha,
@@ -243,7 +248,7 @@ class Archive:
         self, target, url, started_at, outcome, *, fetch=None, reason=None, status=None,
         duration_ms=None, parser_version=None, version_id=None,
     ) -> int:
-        body_id = self._store_body(fetch.body, started_at) if fetch is not None else None
+        body_id = self._store_body(target, fetch.body, started_at) if fetch is not None else None
         headers = fetch.headers if fetch else {}
         row = {
             "target": target,
@@ -267,15 +272,28 @@ class Archive:
         )
         return cursor.lastrowid
 
-    def _store_body(self, body: bytes, when: datetime) -> int:
-        """Store a raw body once (content-addressed by SHA-256); return its id."""
+    def _store_body(self, target: str, body: bytes, when: datetime) -> int:
+        """Store a raw body once (content-addressed by SHA-256); return its id.
+
+        A new body is packed against the standalone base of the target's last stored body when
+        that saves space (most nights' pages differ by a few lines).
+        """
         digest = sha256(body)
-        self.conn.execute(
-            "INSERT OR IGNORE INTO bodies (sha256, size, compression, content, first_stored_at) "
-            "VALUES (?, ?, 'zlib', ?, ?)",
-            [digest, len(body), zlib.compress(body, 9), iso(when)],
-        )
-        return self.conn.execute("SELECT id FROM bodies WHERE sha256 = ?", [digest]).fetchone()[0]
+        row = self.conn.execute("SELECT id FROM bodies WHERE sha256 = ?", [digest]).fetchone()
+        if row:
+            return row[0]
+        base = self.conn.execute(
+            "SELECT COALESCE(b.base_id, b.id) FROM checks c JOIN bodies b ON b.id = c.body_id "
+            "WHERE c.target = ? ORDER BY c.id DESC LIMIT 1",
+            [target],
+        ).fetchone()
+        base_id = base[0] if base else None
+        compression, content = pack(body, self.body_bytes(base_id) if base_id else None)
+        return self.conn.execute(
+            "INSERT INTO bodies (sha256, size, compression, content, first_stored_at, base_id) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [digest, len(body), compression, content, iso(when), base_id if compression == DELTA else None],
+        ).lastrowid
 
     def _write_listing(self, target: str, version_id: int, captured_at: str, listed: list[Listed]) -> None:
         for item in listed:
@@ -345,7 +363,25 @@ class Archive:
 
     def _latest_version(self, target: str) -> dict | None:
         rows = list(self.db.query("SELECT * FROM versions WHERE target = ? ORDER BY id DESC LIMIT 1", [target]))
-        return rows[0] if rows else None
+        return self._unpack_text(rows[0]) if rows else None
+
+    def _pack_text(self, text: str, latest: dict | None) -> tuple[str, bytes, int | None]:
+        """A version's text, packed against the standalone text its predecessor is based on."""
+        base_id = (latest["text_base_id"] or latest["id"]) if latest else None
+        base = self.version_row(base_id, latest["target"])["text"].encode() if base_id else None
+        compression, content = pack(text.encode(), base)
+        return compression, content, base_id if compression == DELTA else None
+
+    def _unpack_text(self, row: dict) -> dict:
+        """The row with its text as a str, however it is stored (plain before m007)."""
+        if row.get("text_compression"):
+            base = None
+            if row["text_base_id"]:
+                stored, compression = self.conn.execute(
+                    "SELECT text, text_compression FROM versions WHERE id = ?", [row["text_base_id"]]).fetchone()
+                base = unpack(compression, stored) if compression else stored.encode()
+            row["text"] = unpack(row["text_compression"], row["text"], base).decode()
+        return row
 
     def version_row(self, version_id: int | None, target: str) -> dict:
         """The version with this id, or the target's latest; NotFound if there is none."""
@@ -357,7 +393,7 @@ class Archive:
         rows = list(self.db.query("SELECT * FROM versions WHERE id = ?", [version_id]))
         if not rows:
             raise NotFound(self.path, f"no version {version_id}")
-        return rows[0]
+        return self._unpack_text(rows[0])
 
     def listing(self, version_id: int) -> list[Listed]:
         return [
@@ -426,7 +462,19 @@ class Archive:
         return {"checks": checks, "versions": versions}
 
     def body(self, digest: str) -> bytes:
-        row = self.db.execute("SELECT compression, content FROM bodies WHERE sha256 = ?", [digest]).fetchone()
+        row = self.conn.execute("SELECT id FROM bodies WHERE sha256 = ?", [digest]).fetchone()
         if row is None:
             raise NotFound(self.path, f"no body {digest}")
-        return zlib.decompress(row[1]) if row[0] == "zlib" else row[1]
+        return self.body_bytes(row[0])
+
+    def body_bytes(self, body_id: int) -> bytes:
+        """A stored body's exact bytes; ArchiveError if they no longer match their SHA-256."""
+        digest, compression, content, base_id = self.conn.execute(
+            "SELECT sha256, compression, content, base_id FROM bodies WHERE id = ?", [body_id]).fetchone()
+        try:
+            data = unpack(compression, content, self.body_bytes(base_id) if base_id else None)
+        except (zlib.error, ValueError) as exc:
+            raise ArchiveError(self.path, f"body {digest} cannot be unpacked: {exc}") from None
+        if sha256(data) != digest:
+            raise ArchiveError(self.path, f"body {digest} does not match its SHA-256")
+        return data

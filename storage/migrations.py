@@ -147,3 +147,17 @@ def m001_initial(db: Database) -> None:
         """
     )
     db.execute("PRAGMA user_version = 1")
+
+
+@migrations()
+def m007_packed_bodies_and_texts(db: Database) -> None:
+    """Bodies and version texts may be stored as a line delta against a standalone base row.
+
+    ``bodies.base_id`` names the body a ``zlib-delta`` body is packed against; ``versions.text`` holds
+    plain text when ``text_compression`` is NULL (every row before this migration), else packed bytes
+    (``zlib``, or ``zlib-delta`` against version ``text_base_id``). See storage/packing.py.
+    """
+    db.execute("ALTER TABLE bodies ADD COLUMN base_id INTEGER REFERENCES bodies(id)")
+    db.execute("ALTER TABLE versions ADD COLUMN text_compression TEXT")
+    db.execute("ALTER TABLE versions ADD COLUMN text_base_id INTEGER REFERENCES versions(id)")
+    db.execute("PRAGMA user_version = 2")  # its position in this branch; the lead renumbers at merge
