@@ -18,7 +18,6 @@ Every error names the file, the key and the bad value, and is reported as a usag
 """
 
 import os
-import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -74,6 +73,8 @@ def load(path: str | None = None, env: dict | None = None) -> Config:
     path = path or env.get("COPSWATCH_CONFIG") or (DEFAULT_FILE if Path(DEFAULT_FILE).is_file() else None)
     raw: dict = {}
     if path:
+        import tomllib  # ~5 ms at start-up, paid only when there is a file to read
+
         try:
             raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError:
