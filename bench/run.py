@@ -202,7 +202,8 @@ def bench_latency(work: Path, page: bytes, rounds: int, urlwatch: Urlwatch | Non
     return result
 
 
-def bench_big_page(work: Path, page: bytes, server: Server, size: int = 10_000_000) -> dict:
+def bench_big_page(work: Path, page: bytes, server: Server, urlwatch_venv: Path | None,
+                   size: int = 10_000_000) -> dict:
     """Peak RSS of `run` on a ~10 MB page: the first (parsed) capture and an unchanged night."""
     # A page bloated the way CMS pages get bloated: a huge inline JSON settings blob in a script.
     blob = json.dumps({"drupalSettings": ["x" * 70 + str(i) for i in range(size // 80)]}).encode()
@@ -213,7 +214,14 @@ def bench_big_page(work: Path, page: bytes, server: Server, size: int = 10_000_0
     cmd = [*copswatch_cmd(), "run", "--db", str(db), "--url", url]
     first = timed(cmd, env=env)
     unchanged = [timed(cmd, env=env) for _ in range(3)]
-    return {
+    theirs = {}
+    if urlwatch_venv:
+        urlwatch = Urlwatch(urlwatch_venv, work / "urlwatch-big", url)
+        first_uw = urlwatch.check()
+        again_uw = [urlwatch.check() for _ in range(3)]
+        theirs = {"urlwatch_first_peak_rss_kb": first_uw[1],
+                  "urlwatch_unchanged_peak_rss_kb": int(statistics.median(u[1] for u in again_uw))}
+    return theirs | {
         "page_bytes": len(big),
         "first_capture_ms": round(first[0] * 1000, 1),
         "first_capture_peak_rss_kb": first[1],
@@ -573,9 +581,13 @@ def main(argv=None) -> int:
         if urlwatch:
             line("urlwatch 2.29, same page, KB", lat["urlwatch_peak_rss_kb"],
                  f"copswatch ≤ urlwatch: {verdict(lat['copswatch_peak_rss_kb'] <= lat['urlwatch_peak_rss_kb'])}")
-        r = results["big_page"] = bench_big_page(work, page, server, 1_000_000 if args.smoke else 10_000_000)
+        r = results["big_page"] = bench_big_page(work, page, server, urlwatch and urlwatch.venv,
+                                                 1_000_000 if args.smoke else 10_000_000)
         line(f"copswatch run, {r['page_bytes']:,} B page, first capture, KB", r["first_capture_peak_rss_kb"])
         line(f"copswatch run, {r['page_bytes']:,} B page, unchanged, KB", r["unchanged_peak_rss_kb"])
+        if "urlwatch_first_peak_rss_kb" in r:
+            line(f"urlwatch 2.29, {r['page_bytes']:,} B page, first / unchanged, KB",
+                 f"{r['urlwatch_first_peak_rss_kb']} / {r['urlwatch_unchanged_peak_rss_kb']}")
 
         print("\n[6] against urlwatch: archive of the same nights", flush=True)
         if urlwatch:
