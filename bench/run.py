@@ -77,18 +77,28 @@ class Server:
         self.httpd.shutdown()
 
 
+# Runs the command and reports its wall time and peak RSS. A process forked from a big parent
+# starts with the parent's RSS as its high-water mark (this suite's own process grows past 100 MB
+# while building the decade), so commands are started from this small launcher process instead.
+LAUNCHER = r"""
+import json, os, subprocess, sys, time
+started = time.perf_counter()
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+stderr = proc.stderr.read()
+_, status, usage = os.wait4(proc.pid, 0)
+elapsed = time.perf_counter() - started
+print(json.dumps([elapsed, usage.ru_maxrss, os.waitstatus_to_exitcode(status), stderr[-500:].decode(errors="replace")]))
+"""
+
+
 def timed(cmd: list[str], env: dict | None = None, cwd: str | None = None) -> tuple[float, int, int]:
     """Run ``cmd``; return (wall seconds, peak RSS in KB of that process, exit status)."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=cwd)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    stderr = proc.stderr.read().decode(errors="replace")
-    proc.stderr.close()
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}: {stderr[-500:]}")
-    return elapsed, usage.ru_maxrss, proc.returncode
+    out = subprocess.run([sys.executable, "-c", LAUNCHER, *cmd], capture_output=True, text=True, env=env, cwd=cwd,
+                         check=True)
+    elapsed, peak, status, stderr = json.loads(out.stdout)
+    if status != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {status}: {stderr}")
+    return elapsed, peak, status
 
 
 _SCRIPT = Path(sys.executable).parent / "copswatch"
@@ -140,10 +150,10 @@ class Urlwatch:
     """urlwatch run non-interactively: its own job list, config, hooks and cache files in ``home``."""
 
     def __init__(self, venv: Path, home: Path, url: str):
-        self.venv, self.home = venv, home
+        self.venv, self.home = venv.resolve(), home
         home.mkdir(parents=True, exist_ok=True)
         (home / "urls.yaml").write_text(f"name: buildingtrust\nurl: {url}\n")
-        self.cmd = [str(venv / "bin" / "urlwatch"), "--urls", str(home / "urls.yaml"),
+        self.cmd = [str(self.venv / "bin" / "urlwatch"), "--urls", str(home / "urls.yaml"),
                     "--config", str(home / "urlwatch.yaml"), "--hooks", str(home / "hooks.py"),
                     "--cache", str(home / "cache.db")]
         self.env = clean_env(home)
