@@ -1,18 +1,23 @@
 """The `copswatch` command: one click group, each command a thin call into the library.
 
 Exit codes: 0 success; 1 the check failed (fetch or parse; still recorded) or a requested record
-does not exist; 2 usage or configuration error (bad option, unusable archive path).
+does not exist; 2 usage or configuration error (bad option, unusable archive path); 75 (EX_TEMPFAIL)
+`run` found the archive locked by another check and wrote nothing.
 Heavy modules (httpx, lxml, bs4) are imported inside the commands that need them.
 """
 
 import json
+import os
 import re
 import sys
+from contextlib import ExitStack, contextmanager
+from datetime import datetime
 
 import click
 
 from copswatch import __version__
 from copswatch.errors import CopswatchError
+from copswatch.moments import Moment, VersionOrMoment
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -96,15 +101,20 @@ def cli():
     """
 
 
+EXIT_BUSY = 75  # EX_TEMPFAIL (sysexits.h): another check holds the archive; try again later
+
+
 @cli.command()
 @click.option("--url", default=None, help="Page to check [default: the target's URL, else the live page].")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing when nothing changed (for cron); changes and errors still print.")
 @archive_options
 @json_option
-def run(url, config_path, db_path, target, as_json):
+def run(url, quiet, config_path, db_path, target, as_json):
     """Check the page once, archive it and report what changed.
 
     Exit 0 when the check succeeded (changed or not), 1 when the fetch or parse failed (the failure
-    is still recorded), 2 for usage or configuration errors.
+    is still recorded), 2 for usage or configuration errors, 75 when another check holds the
+    archive's lock (nothing is written; safe to retry).
     """
     from copswatch.config import ConfigError
     from schedules.job import run_check
@@ -115,15 +125,35 @@ def run(url, config_path, db_path, target, as_json):
         chosen = config.target(target)
     except ConfigError as exc:
         raise ConfigurationError(str(exc)) from None
-    with open_archive(config.db, create=True) as archive, \
+    with locked(config.db), open_archive(config.db, create=True) as archive, \
             make_client(user_agent=config.user_agent or USER_AGENT, timeout=config.timeout) as client:
         result = run_check(archive, client, chosen.name, url or chosen.url)
+    if quiet and result.outcome == "unchanged":
+        return
     if as_json:
         emit_json(result.public())
     else:
         print_check(result)
     if result.outcome in ("failed", "anomaly"):
         sys.exit(1)
+
+
+@contextmanager
+def locked(db: str):
+    """The archive's exclusive lock (schedules/lock.py) for a whole check; busy → exit 75 at once."""
+    from schedules.lock import ArchiveBusy, archive_lock, lock_path
+
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(archive_lock(db))
+        except ArchiveBusy as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(EXIT_BUSY)
+        except FileNotFoundError:
+            raise ConfigurationError(f"{db}: directory {os.path.dirname(lock_path(db))} does not exist") from None
+        except OSError as exc:
+            raise ConfigurationError(f"cannot open the lock file {lock_path(db)}: {exc.strerror}") from None
+        yield
 
 
 def print_check(result) -> None:
@@ -153,14 +183,23 @@ def print_changes(changes) -> None:
 
 @cli.command()
 @click.argument("version", type=int, required=False)
+@click.option("--at", "at", type=Moment(end_of_day=True), default=None,
+              help="Show the version current at this ISO 8601 date or datetime (naive = UTC).")
 @archive_options
 @json_option
-def show(version, config_path, db_path, target, as_json):
-    """Show the page as archived: VERSION, or the latest."""
+def show(version, at, config_path, db_path, target, as_json):
+    """Show the page as archived: VERSION, the version current --at a moment, or the latest."""
+    if version is not None and at is not None:
+        raise click.UsageError("give VERSION or --at, not both")
     config = settings(config_path, db_path)
     with open_archive(config.db) as archive:
         try:
-            page = archive.show(version, pick_target(config, archive, target))
+            name = pick_target(config, archive, target)
+            if at is not None:
+                from storage.queries import version_at
+
+                version = version_at(archive, name, at)["id"]
+            page = archive.show(version, name)
         except CopswatchError as exc:
             fail(exc)
     if as_json:
@@ -177,13 +216,16 @@ def show(version, config_path, db_path, target, as_json):
 
 
 @cli.command()
+@click.option("--since", type=Moment(), default=None, help="Only checks and versions from this moment on.")
+@click.option("--until", type=Moment(end_of_day=True), default=None, help="Only checks and versions up to this moment.")
+@click.option("--changes-only", is_flag=True, help="Only the checks that created a version.")
 @archive_options
 @json_option
-def history(config_path, db_path, target, as_json):
+def history(since, until, changes_only, config_path, db_path, target, as_json):
     """List checks and versions, newest first (all targets unless --target)."""
     config = settings(config_path, db_path)
     with open_archive(config.db) as archive:
-        data = archive.history(target)
+        data = archive.history(target, since=since, until=until, changes_only=changes_only)
     if as_json:
         emit_json(data)
         return
@@ -193,20 +235,30 @@ def history(config_path, db_path, target, as_json):
     click.echo("checks:")
     for c in data["checks"]:
         detail = safe(c["reason"]) if c["reason"] else f"version {c['version_id']}"
+        if c["summary"]:
+            detail += f"  {safe(c['summary'])}"
         click.echo(f"  {c['check_id']:>5}  {c['started_at']}  {c['outcome']:<9}  {c['http_status'] or '-':>3}  {detail}")
 
 
 @cli.command()
-@click.argument("old", type=int, required=False)
-@click.argument("new", type=int, required=False)
+@click.argument("old", type=VersionOrMoment(end_of_day=True), required=False)
+@click.argument("new", type=VersionOrMoment(end_of_day=True), required=False)
 @archive_options
 @json_option
 def diff(old, new, config_path, db_path, target, as_json):
-    """Publication-level diff between versions OLD and NEW (default: the last two)."""
+    """Publication-level diff between OLD and NEW (default: the last two versions).
+
+    Each is a version id or an ISO 8601 date/datetime, which stands for the version current then.
+    """
     config = settings(config_path, db_path)
     with open_archive(config.db) as archive:
         try:
-            before, after, changes = archive.diff_versions(old, new, pick_target(config, archive, target))
+            name = pick_target(config, archive, target)
+            if isinstance(old, datetime) or isinstance(new, datetime):
+                from storage.queries import version_at
+
+                old, new = (version_at(archive, name, v)["id"] if isinstance(v, datetime) else v for v in (old, new))
+            before, after, changes = archive.diff_versions(old, new, name)
         except CopswatchError as exc:
             fail(exc)
     if as_json:
@@ -233,3 +285,7 @@ def demo(db_path):
 
 def main():
     cli()
+
+
+from copswatch import cli_query  # noqa: E402,F401  (registers its commands)
+from copswatch import cli_schedule  # noqa: E402,F401  (registers its commands)

@@ -6,20 +6,28 @@ with none, there is one target, ``buildingtrust``, watching the live page. Shape
     db = "archive.db"                  # $COPSWATCH_DB, --db
     user_agent = "copswatch/0.1 (+…)"  # $COPSWATCH_USER_AGENT
     timeout = 30                       # seconds; $COPSWATCH_TIMEOUT
+    jitter = 0                         # seconds of random delay per scheduled run; $COPSWATCH_JITTER
+    misfire_grace_time = 3600          # seconds a late run may still start; $COPSWATCH_MISFIRE_GRACE_TIME
 
     [targets.buildingtrust]
-    url = "https://cops.usdoj.gov/buildingtrust"
-    schedule = "0 7 * * *"             # 5-field cron
-    timezone = "UTC"
-    notify = ["mailto://…", "json://…"]
-    selectors = { listing = "…" }      # CSS selectors overriding the parser's heuristics
+    url = "https://cops.usdoj.gov/buildingtrust"   # $COPSWATCH_URL
+    schedule = "0 7 * * *"             # 5-field cron; $COPSWATCH_SCHEDULE
+    timezone = "UTC"                   # IANA name; $COPSWATCH_TIMEZONE
+    notify = ["mailto://…", "json://…"]            # $COPSWATCH_NOTIFY (space-separated)
+    selectors = { listing = "…" }      # CSS selectors overriding the parser's heuristics; $COPSWATCH_SELECTORS (JSON)
 
-Every error names the file, the key and the bad value, and is reported as a usage error (exit 2).
+The per-target variables apply to the single target; with several targets configured they are an
+error (set those in the file). Every error names the file, the key and the bad value, and is
+reported as a usage error (exit 2).
 """
 
+import json
 import os
+import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from copswatch.errors import CopswatchError
 
@@ -47,6 +55,8 @@ class Config:
     db: str = "archive.db"
     user_agent: str | None = None  # None: scraper.fetch.USER_AGENT
     timeout: float = 30.0
+    jitter: float = 0.0
+    misfire_grace_time: float = 3600.0
     targets: dict[str, Target] = field(default_factory=lambda: {DEFAULT_TARGET: Target(DEFAULT_TARGET)})
     source: str | None = None  # the file it was read from
 
@@ -57,15 +67,18 @@ class Config:
                 return next(iter(self.targets.values()))
             raise ConfigError(f"several targets configured ({', '.join(self.targets)}): choose one with --target")
         if name not in self.targets:
-            if self.source is None:  # no file: any name is a target watching the default page
-                return Target(name)
+            if self.source is None:  # no file: any name is a target like the default one
+                return replace(next(iter(self.targets.values())), name=name)
             raise ConfigError(f"no target {name!r} in {self.source} (configured: {', '.join(self.targets)})")
         return self.targets[name]
 
 
 _TOP_KEYS = {f.name for f in fields(Config)} - {"targets", "source"}
 _TARGET_KEYS = {f.name for f in fields(Target)} - {"name"}
-_ENV = {"db": "COPSWATCH_DB", "user_agent": "COPSWATCH_USER_AGENT", "timeout": "COPSWATCH_TIMEOUT"}
+_ENV = {"db": "COPSWATCH_DB", "user_agent": "COPSWATCH_USER_AGENT", "timeout": "COPSWATCH_TIMEOUT",
+        "jitter": "COPSWATCH_JITTER", "misfire_grace_time": "COPSWATCH_MISFIRE_GRACE_TIME"}
+_TARGET_ENV = {"url": "COPSWATCH_URL", "schedule": "COPSWATCH_SCHEDULE", "timezone": "COPSWATCH_TIMEZONE",
+               "notify": "COPSWATCH_NOTIFY", "selectors": "COPSWATCH_SELECTORS"}
 
 
 def load(path: str | None = None, env: dict | None = None) -> Config:
@@ -93,13 +106,27 @@ def load(path: str | None = None, env: dict | None = None) -> Config:
         db=_string(values.get("db", "archive.db"), "db", where),
         user_agent=_string(values["user_agent"], "user_agent", where) if "user_agent" in values else None,
         timeout=_positive(values.get("timeout", 30.0), "timeout", where),
+        jitter=_positive(values.get("jitter", 0.0), "jitter", where, zero=True),
+        misfire_grace_time=_positive(values.get("misfire_grace_time", 3600.0), "misfire_grace_time", where),
         source=path,
     )
-    if "targets" in raw:
-        if not isinstance(raw["targets"], dict) or not raw["targets"]:
-            raise ConfigError(f"{where}: 'targets' must be a table of [targets.NAME] sections")
-        config = replace(config, targets={name: _target(name, spec, where) for name, spec in raw["targets"].items()})
-    return config
+    specs = raw.get("targets", {DEFAULT_TARGET: {}})
+    if not isinstance(specs, dict) or not specs:
+        raise ConfigError(f"{where}: 'targets' must be a table of [targets.NAME] sections")
+    overrides = {key: env[var] for key, var in _TARGET_ENV.items() if env.get(var)}
+    if overrides:
+        if len(specs) > 1:
+            var = _TARGET_ENV[next(iter(overrides))]
+            raise ConfigError(f"${var} is set but {where} configures several targets: set it per target in the file")
+        if "selectors" in overrides:
+            try:
+                overrides["selectors"] = json.loads(overrides["selectors"])
+            except ValueError:
+                raise ConfigError(f"$COPSWATCH_SELECTORS must be a JSON object, not {overrides['selectors']!r}") from None
+        (name, spec), = specs.items()
+        specs = {name: {**spec, **overrides} if isinstance(spec, dict) else spec}
+        where = f"{where} with $COPSWATCH_{'/$COPSWATCH_'.join(k.upper() for k in overrides)}"
+    return replace(config, targets={name: _target(name, spec, where) for name, spec in specs.items()})
 
 
 def _target(name: str, spec, where: str) -> Target:
@@ -120,14 +147,79 @@ def _target(name: str, spec, where: str) -> Target:
     selectors = spec.get("selectors", {})
     if not isinstance(selectors, dict) or not all(isinstance(v, str) for v in selectors.values()):
         raise ConfigError(f"{where}: {key}.selectors must be a table of CSS selectors")
-    return Target(
-        name=name,
-        url=url,
-        schedule=_string(spec.get("schedule", Target.schedule), f"{key}.schedule", where),
-        timezone=_string(spec.get("timezone", Target.timezone), f"{key}.timezone", where),
-        notify=tuple(notify),
-        selectors=dict(selectors),
-    )
+    timezone = _string(spec.get("timezone", Target.timezone), f"{key}.timezone", where)
+    try:
+        ZoneInfo(timezone)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ConfigError(f"{where}: {key}.timezone {timezone!r} is not an IANA time zone (e.g. 'UTC', "
+                          "'America/New_York')") from None
+    schedule = _string(spec.get("schedule", Target.schedule), f"{key}.schedule", where)
+    try:
+        cron_trigger(schedule, timezone)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {key}.schedule {schedule!r} is not a 5-field cron expression: {exc}") from None
+    return Target(name=name, url=url, schedule=schedule, timezone=timezone, notify=tuple(notify),
+                  selectors=dict(selectors))
+
+
+_DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
+
+
+def cron_trigger(expr: str, timezone: str, jitter: float | None = None):
+    """An APScheduler CronTrigger for a standard crontab expression (minute hour day month weekday).
+
+    APScheduler 3 numbers weekdays from Monday = 0 (its issue 286); crontab from Sunday = 0 (and 7).
+    The weekday field is therefore rewritten as day names before APScheduler reads it. And as in
+    cron (crontab(5)), when both day-of-month and weekday are restricted, either one matching is enough.
+    """
+    from apscheduler.triggers.cron import CronTrigger
+
+    fields_ = expr.split()
+    if len(fields_) != 5:
+        raise ValueError(f"expected 5 fields (minute hour day month weekday), got {len(fields_)}")
+    minute, hour, day, month, weekday = fields_
+    zone, jitter = ZoneInfo(timezone), jitter or None
+    if day.startswith("*") or weekday.startswith("*"):
+        return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=_weekdays(weekday),
+                           timezone=zone, jitter=jitter)
+    # Both restricted: cron runs on days matching EITHER field (APScheduler alone requires both).
+    from apscheduler.triggers.combining import OrTrigger
+
+    return OrTrigger([
+        CronTrigger(minute=minute, hour=hour, day=day, month=month, timezone=zone),
+        CronTrigger(minute=minute, hour=hour, month=month, day_of_week=_weekdays(weekday), timezone=zone),
+    ], jitter=jitter)
+
+
+def _weekdays(field_: str) -> str:
+    """crontab weekday field → comma-separated day names ('*' stays '*')."""
+    if field_ == "*":
+        return field_
+    days: set[int] = set()
+    for item in field_.lower().split(","):
+        span, _, step = item.partition("/")
+        if span == "*":
+            first, last = 0, 6
+        else:
+            low, _, high = span.partition("-")
+            first = _day(low)
+            last = _day(high) if high else (6 if step else first)
+            if high and last == 0 < first:
+                last = 7  # "5-7" / "5-0" reach Sunday at the end of the week
+        if not step.isdigit() and step or step == "0":
+            raise ValueError(f"bad step {step!r} in weekday field {field_!r}")
+        if last < first:
+            raise ValueError(f"weekday range {span!r} runs backwards")
+        days.update(d % 7 for d in range(first, last + 1, int(step or 1)))
+    return ",".join(_DAYS[d] for d in sorted(days))
+
+
+def _day(token: str) -> int:
+    if token.isdigit() and int(token) <= 7:
+        return int(token)
+    if token[:3] in _DAYS and len(token) == 3:
+        return _DAYS.index(token)
+    raise ValueError(f"bad weekday {token!r}")
 
 
 def _string(value, key: str, where: str) -> str:
@@ -136,11 +228,61 @@ def _string(value, key: str, where: str) -> str:
     return value
 
 
-def _positive(value, key: str, where: str) -> float:
+def _positive(value, key: str, where: str, *, zero: bool = False) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{where}: {key} must be a number, not {value!r}") from None
-    if number <= 0:
-        raise ConfigError(f"{where}: {key} must be positive, not {value!r}")
+    if number < 0 or (number == 0 and not zero) or number != number:
+        raise ConfigError(f"{where}: {key} must be {'zero or ' if zero else ''}positive, not {value!r}")
     return number
+
+
+_SECRET_PARAM = re.compile(r"pass|pwd|token|secret|key|auth|sig|cred", re.IGNORECASE)
+_TOKEN = re.compile(r"(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_\-:]{16,}")
+
+
+def mask(url: str) -> str:
+    """A notification URL safe to print: its password, secret query values and token-like path parts
+    (apprise puts bot and webhook tokens there, e.g. ``tgram://TOKEN/CHAT``) become ``***``."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    userinfo, at, host = netloc.rpartition("@")
+    if at:
+        user, colon, _ = userinfo.partition(":")
+        host = _masked_part(host)
+        netloc = f"{_masked_part(user)}:***@{host}" if colon else f"{_masked_part(user)}@{host}"
+    else:
+        netloc = _masked_part(netloc)
+    path = "/".join(_masked_part(segment) for segment in parts.path.split("/"))
+    query = "&".join(
+        f"{name}={'***' if _SECRET_PARAM.search(name) and value else _masked_part(value)}" if eq else name
+        for name, eq, value in (pair.partition("=") for pair in parts.query.split("&") if pair)
+    )
+    return urlunsplit((parts.scheme, netloc, path, query, parts.fragment))
+
+
+def _masked_part(text: str) -> str:
+    return "***" if _TOKEN.fullmatch(text) else text
+
+
+def public(config: Config, names: list[str]) -> dict:
+    """The effective configuration as `copswatch config --json` prints it, secrets masked."""
+    from scraper.fetch import USER_AGENT
+
+    return {
+        "source": config.source,
+        "db": os.path.abspath(config.db),
+        "user_agent": config.user_agent or USER_AGENT,
+        "timeout": config.timeout,
+        "jitter": config.jitter,
+        "misfire_grace_time": config.misfire_grace_time,
+        "targets": {
+            name: {
+                "url": t.url, "schedule": t.schedule, "timezone": t.timezone,
+                "notify": [mask(n) for n in t.notify], "selectors": t.selectors,
+            }
+            for name in names
+            for t in [config.target(name)]
+        },
+    }

@@ -109,6 +109,7 @@ class Archive:
                 from storage.migrations import migrations
 
                 migrations.apply(self.db)
+                self.conn.execute(f"PRAGMA user_version = {len(migrations.applied(self.db))}")
         except sqlite3.DatabaseError as exc:
             raise ArchiveError(self.path, f"not a usable SQLite archive: {exc}") from None
 
@@ -451,15 +452,11 @@ class Archive:
         )
         return old, new, changes
 
-    def history(self, target: str | None = None) -> dict:
-        where, params = ("WHERE target = ?", [target]) if target else ("", [])
-        checks = list(self.db.query(
-            "SELECT check_id, target, started_at, outcome, reason, http_status, duration_ms, "
-            f"body_sha256, version_id FROM check_details {where} ORDER BY check_id DESC", params))
-        versions = list(self.db.query(
-            "SELECT id AS version_id, target, captured_at, check_id, previous_version_id, publication_count, "
-            f"summary, parser_version FROM versions {where} ORDER BY id DESC", params))
-        return {"checks": checks, "versions": versions}
+    def history(self, target: str | None = None, **window) -> dict:
+        """Checks and versions, newest first; ``window``: since, until, changes_only (storage.queries)."""
+        from storage.queries import history
+
+        return history(self, target, **window)
 
     def body(self, digest: str) -> bytes:
         row = self.conn.execute("SELECT id FROM bodies WHERE sha256 = ?", [digest]).fetchone()

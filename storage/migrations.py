@@ -1,7 +1,8 @@
 """The archive's schema, as append-only sqlite-utils migrations applied when an archive opens.
 
-Never edit a migration that has shipped: add ``m00N_…`` after the last one. Each migration also sets
-``PRAGMA user_version`` to its number, so any SQLite tool shows the schema version.
+Never edit a migration that has shipped: add ``m00N_…`` after the last one and raise
+``storage.SCHEMA_VERSION`` to the new count. Opening an archive applies what is pending and sets
+``PRAGMA user_version`` to that count, so any SQLite tool shows the schema version.
 """
 
 from sqlite_utils import Database, Migrations
@@ -146,7 +147,66 @@ def m001_initial(db: Database) -> None:
         FROM checks c LEFT JOIN bodies b ON b.id = c.body_id
         """
     )
-    db.execute("PRAGMA user_version = 1")
+
+
+@migrations()
+def m004_query_views(db: Database) -> None:
+    """Issue 4: indexes for date-bounded queries, full-text search and views for the common questions."""
+    db["versions"].create_index(["target", "captured_at"])
+    db["checks"].create_index(["target", "started_at"])
+    db["events"].create_index(["publication_id"])
+    db["publication_revisions"].create_index(["url"])
+    db["publications"].create_index(["target", "first_seen_at"])
+    db["version_publications"].create_index(["revision_id"])
+    # Every title and description ever archived; the triggers keep the index in step with new rows.
+    db["publication_revisions"].enable_fts(["title", "description"], create_triggers=True)
+    db.execute(
+        """
+        CREATE VIEW publication_spans AS
+        SELECT p.id AS publication_id, p.target, p.key,
+               p.first_version_id, p.first_seen_at,
+               p.last_version_id,
+               (SELECT MAX(c.started_at) FROM checks c
+                 WHERE c.version_id = p.last_version_id AND c.outcome IN ('first', 'changed', 'unchanged'))
+                 AS last_seen_at,
+               p.last_version_id = (SELECT MAX(id) FROM versions WHERE target = p.target) AS listed,
+               (SELECT MIN(v.id) FROM versions v WHERE v.target = p.target AND v.id > p.last_version_id)
+                 AS removed_version_id,
+               (SELECT v.captured_at FROM versions v WHERE v.target = p.target AND v.id > p.last_version_id
+                 ORDER BY v.id LIMIT 1) AS removed_at,
+               r.title, r.url, r.description
+        FROM publications p
+        JOIN publication_revisions r
+          ON r.id = (SELECT MAX(id) FROM publication_revisions WHERE publication_id = p.id)
+        """
+    )
+    db.execute(
+        """
+        CREATE VIEW publication_timeline AS
+        SELECT e.target, p.key, e.publication_id, e.version_id, v.captured_at AS at, e.kind, e.changes,
+               r.title, r.url
+        FROM events e
+        JOIN publications p ON p.id = e.publication_id
+        JOIN versions v ON v.id = e.version_id
+        LEFT JOIN publication_revisions r
+          ON r.id = (SELECT MAX(id) FROM publication_revisions
+                      WHERE publication_id = e.publication_id AND version_id <= e.version_id)
+        """
+    )
+    db.execute(
+        """
+        CREATE VIEW version_changes AS
+        SELECT v.id AS version_id, v.target, v.captured_at, v.previous_version_id, v.publication_count,
+               v.summary,
+               COUNT(e.id) FILTER (WHERE e.kind = 'added') AS added,
+               COUNT(e.id) FILTER (WHERE e.kind = 'reappeared') AS reappeared,
+               COUNT(e.id) FILTER (WHERE e.kind = 'removed') AS removed,
+               COUNT(e.id) FILTER (WHERE e.kind = 'modified') AS modified,
+               COUNT(e.id) FILTER (WHERE e.kind = 'moved') AS moved
+        FROM versions v LEFT JOIN events e ON e.version_id = v.id
+        GROUP BY v.id
+        """
+    )
 
 
 @migrations()
@@ -160,4 +220,3 @@ def m007_packed_bodies_and_texts(db: Database) -> None:
     db.execute("ALTER TABLE bodies ADD COLUMN base_id INTEGER REFERENCES bodies(id)")
     db.execute("ALTER TABLE versions ADD COLUMN text_compression TEXT")
     db.execute("ALTER TABLE versions ADD COLUMN text_base_id INTEGER REFERENCES versions(id)")
-    db.execute("PRAGMA user_version = 2")  # its position in this branch; the lead renumbers at merge
