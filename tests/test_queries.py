@@ -335,6 +335,12 @@ def test_upgrading_an_existing_archive_indexes_what_it_already_holds(site, db_pa
 
     conn = sqlite3.connect(db_path)
     migrations.apply(Database(conn), stop_before="m004_query_views")
+    from storage.migrations import m007_packed_bodies_and_texts
+
+    m007_packed_bodies_and_texts(Database(conn))  # the columns today's recording code writes
+    conn.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
+                 "VALUES ('copswatch', 'm007_packed_bodies_and_texts', '2025-01-01')")
+    conn.commit()
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")  # so that recording does not upgrade it yet
     conn.close()
     with Archive(db_path) as archive, make_client() as client:  # an archive written before m004
