@@ -107,17 +107,25 @@ EXIT_BUSY = 75  # EX_TEMPFAIL (sysexits.h): another check holds the archive; try
 @cli.command()
 @click.option("--url", default=None, help="Page to check [default: the target's URL, else the live page].")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing when nothing changed (for cron); changes and errors still print.")
+@click.option("--notify", "notify_urls", multiple=True, metavar="URL",
+              help="Also alert this apprise channel (repeatable) [env COPSWATCH_NOTIFY].")
+@click.option("--alert-on", "alert_on", multiple=True, metavar="KIND",
+              type=click.Choice(["added", "reappeared", "removed", "modified", "moved"]),
+              help="Event kinds that alert (repeatable) [default: added, reappeared, removed].")
+@click.option("--alert-on-first", is_flag=True, help="Alert on the first check of a target too (normally a baseline).")
 @archive_options
 @json_option
-def run(url, quiet, config_path, db_path, target, as_json):
-    """Check the page once, archive it and report what changed.
+def run(url, quiet, notify_urls, alert_on, alert_on_first, config_path, db_path, target, as_json):
+    """Check the page once, archive it, report what changed and send pending alerts.
 
     Exit 0 when the check succeeded (changed or not), 1 when the fetch or parse failed (the failure
     is still recorded), 2 for usage or configuration errors, 75 when another check holds the
-    archive's lock (nothing is written; safe to retry).
+    archive's lock (nothing is written; safe to retry). An alert a channel did not accept is a
+    warning on stderr and stays pending; it does not change the exit code.
     """
+    from copswatch.cli_alerts import alert_channels, report_attempts
     from copswatch.config import ConfigError
-    from schedules.job import run_check
+    from schedules.job import check_and_notify
     from scraper.fetch import USER_AGENT, make_client
 
     config = settings(config_path, db_path)
@@ -125,9 +133,18 @@ def run(url, quiet, config_path, db_path, target, as_json):
         chosen = config.target(target)
     except ConfigError as exc:
         raise ConfigurationError(str(exc)) from None
+    channels, operator_channels = alert_channels(config, chosen, notify_urls, alert_on)
     with locked(config.db), open_archive(config.db, create=True) as archive, \
             make_client(user_agent=config.user_agent or USER_AGENT, timeout=config.timeout) as client:
-        result = run_check(archive, client, chosen.name, url or chosen.url)
+        try:
+            result, attempts = check_and_notify(
+                archive, client, chosen.name, url or chosen.url, channels=channels,
+                operator_channels=operator_channels, alert_on_first=alert_on_first,
+                failure_streak=config.failure_streak, feed=config.feed,
+            )
+        except CopswatchError as exc:  # the feed could not be written; check and alerts are done
+            fail(exc)
+    report_attempts(attempts)
     if quiet and result.outcome == "unchanged":
         return
     if as_json:
@@ -289,3 +306,4 @@ def main():
 
 from copswatch import cli_query  # noqa: E402,F401  (registers its commands)
 from copswatch import cli_schedule  # noqa: E402,F401  (registers its commands)
+from copswatch import cli_alerts  # noqa: E402,F401  (registers its commands)

@@ -8,12 +8,17 @@ with none, there is one target, ``buildingtrust``, watching the live page. Shape
     timeout = 30                       # seconds; $COPSWATCH_TIMEOUT
     jitter = 0                         # seconds of random delay per scheduled run; $COPSWATCH_JITTER
     misfire_grace_time = 3600          # seconds a late run may still start; $COPSWATCH_MISFIRE_GRACE_TIME
+    operator_notify = ["ntfy://…"]     # anomalies and failing checks; $COPSWATCH_OPERATOR_NOTIFY
+    failure_streak = 3                 # failed checks in a row before the operator hears; $COPSWATCH_FAILURE_STREAK
+    alert_on = ["added", "reappeared", "removed"]  # event kinds that alert (also modified, moved)
+    feed = "feed.xml"                  # Atom feed rewritten after each run; $COPSWATCH_FEED
 
     [targets.buildingtrust]
     url = "https://cops.usdoj.gov/buildingtrust"   # $COPSWATCH_URL
     schedule = "0 7 * * *"             # 5-field cron; $COPSWATCH_SCHEDULE
     timezone = "UTC"                   # IANA name; $COPSWATCH_TIMEZONE
     notify = ["mailto://…", "json://…"]            # $COPSWATCH_NOTIFY (space-separated)
+    alert_on = ["added", "removed"]    # overrides the top-level alert_on
     selectors = { listing = "…" }      # CSS selectors overriding the parser's heuristics; $COPSWATCH_SELECTORS (JSON)
 
 The per-target variables apply to the single target; with several targets configured they are an
@@ -46,8 +51,9 @@ class Target:
     url: str = LIVE_URL
     schedule: str = "0 7 * * *"
     timezone: str = "UTC"
-    notify: tuple[str, ...] = ()
+    notify: tuple[str, ...] = field(default=(), repr=False)  # may hold secrets: never printed
     selectors: dict[str, str] = field(default_factory=dict)
+    alert_on: tuple[str, ...] | None = None  # None: the top-level alert_on
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,10 @@ class Config:
     timeout: float = 30.0
     jitter: float = 0.0
     misfire_grace_time: float = 3600.0
+    operator_notify: tuple[str, ...] = field(default=(), repr=False)  # may hold secrets: never printed
+    failure_streak: int = 3
+    alert_on: tuple[str, ...] = ("added", "reappeared", "removed")
+    feed: str | None = None
     targets: dict[str, Target] = field(default_factory=lambda: {DEFAULT_TARGET: Target(DEFAULT_TARGET)})
     source: str | None = None  # the file it was read from
 
@@ -76,7 +86,10 @@ class Config:
 _TOP_KEYS = {f.name for f in fields(Config)} - {"targets", "source"}
 _TARGET_KEYS = {f.name for f in fields(Target)} - {"name"}
 _ENV = {"db": "COPSWATCH_DB", "user_agent": "COPSWATCH_USER_AGENT", "timeout": "COPSWATCH_TIMEOUT",
-        "jitter": "COPSWATCH_JITTER", "misfire_grace_time": "COPSWATCH_MISFIRE_GRACE_TIME"}
+        "jitter": "COPSWATCH_JITTER", "misfire_grace_time": "COPSWATCH_MISFIRE_GRACE_TIME",
+        "operator_notify": "COPSWATCH_OPERATOR_NOTIFY", "failure_streak": "COPSWATCH_FAILURE_STREAK",
+        "feed": "COPSWATCH_FEED"}
+ALERT_KINDS = ("added", "reappeared", "removed", "modified", "moved")
 _TARGET_ENV = {"url": "COPSWATCH_URL", "schedule": "COPSWATCH_SCHEDULE", "timezone": "COPSWATCH_TIMEZONE",
                "notify": "COPSWATCH_NOTIFY", "selectors": "COPSWATCH_SELECTORS"}
 
@@ -108,6 +121,10 @@ def load(path: str | None = None, env: dict | None = None) -> Config:
         timeout=_positive(values.get("timeout", 30.0), "timeout", where),
         jitter=_positive(values.get("jitter", 0.0), "jitter", where, zero=True),
         misfire_grace_time=_positive(values.get("misfire_grace_time", 3600.0), "misfire_grace_time", where),
+        operator_notify=_urls(values.get("operator_notify", []), "operator_notify", where),
+        failure_streak=_count(values.get("failure_streak", 3), "failure_streak", where),
+        alert_on=_kinds(values.get("alert_on", Config.alert_on), "alert_on", where),
+        feed=_string(values["feed"], "feed", where) if "feed" in values else None,
         source=path,
     )
     specs = raw.get("targets", {DEFAULT_TARGET: {}})
@@ -139,11 +156,6 @@ def _target(name: str, spec, where: str) -> Target:
     url = _string(spec.get("url", LIVE_URL), f"{key}.url", where)
     if not url.startswith(("http://", "https://")):
         raise ConfigError(f"{where}: {key}.url must be an http(s) URL, not {url!r}")
-    notify = spec.get("notify", [])
-    if isinstance(notify, str):
-        notify = notify.split()
-    if not isinstance(notify, list) or not all(isinstance(n, str) for n in notify):
-        raise ConfigError(f"{where}: {key}.notify must be a list of apprise URLs")
     selectors = spec.get("selectors", {})
     if not isinstance(selectors, dict) or not all(isinstance(v, str) for v in selectors.values()):
         raise ConfigError(f"{where}: {key}.selectors must be a table of CSS selectors")
@@ -158,8 +170,36 @@ def _target(name: str, spec, where: str) -> Target:
         cron_trigger(schedule, timezone)
     except ValueError as exc:
         raise ConfigError(f"{where}: {key}.schedule {schedule!r} is not a 5-field cron expression: {exc}") from None
-    return Target(name=name, url=url, schedule=schedule, timezone=timezone, notify=tuple(notify),
-                  selectors=dict(selectors))
+    return Target(name=name, url=url, schedule=schedule, timezone=timezone,
+                  notify=_urls(spec.get("notify", []), f"{key}.notify", where), selectors=dict(selectors),
+                  alert_on=_kinds(spec["alert_on"], f"{key}.alert_on", where) if "alert_on" in spec else None)
+
+
+def _urls(value, key: str, where: str) -> tuple[str, ...]:
+    """A list of apprise URLs, or one string of whitespace-separated URLs (as in the environment)."""
+    if isinstance(value, str):
+        value = value.split()
+    if not isinstance(value, list) or not all(isinstance(n, str) for n in value):
+        raise ConfigError(f"{where}: {key} must be a list of apprise URLs")
+    return tuple(value)
+
+
+def _kinds(value, key: str, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = value.replace(",", " ").split()
+    if not isinstance(value, (list, tuple)) or any(k not in ALERT_KINDS for k in value):
+        raise ConfigError(f"{where}: {key} must be a list of event kinds from {', '.join(ALERT_KINDS)}, not {value!r}")
+    return tuple(value)
+
+
+def _count(value, key: str, where: str) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if isinstance(value, (bool, float)) or number < 1:
+        raise ConfigError(f"{where}: {key} must be a whole number of at least 1, not {value!r}")
+    return number
 
 
 _DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]

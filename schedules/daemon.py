@@ -1,7 +1,8 @@
 """`copswatch schedule`: an APScheduler 3 scheduler that checks each target on its cron schedule.
 
-Reads from configuration: ``db``, ``timeout``, ``user_agent``, ``jitter``, ``misfire_grace_time`` and
-each target's ``url``, ``schedule`` and ``timezone``.
+Reads from configuration: ``db``, ``timeout``, ``user_agent``, ``jitter``, ``misfire_grace_time``, the
+alert settings (``operator_notify``, ``failure_streak``, ``alert_on``, ``feed``) and each target's ``url``,
+``schedule``, ``timezone`` and ``notify``.
 
 - One job per target, on a standard 5-field cron expression in the target's time zone, with jitter,
   a misfire grace time and coalescing (missed runs within the grace time become one run).
@@ -39,13 +40,24 @@ BUSY_RETRY = 1.0  # seconds between attempts to take an archive lock another pro
 
 
 def check_target(config: Config, target: Target) -> CheckResult:
-    """One check of one target under the archive lock: the daemon's only call into the pipeline."""
-    from schedules.job import run_check
+    """One check of one target under the archive lock, then its alerts: the daemon's only call into the
+    pipeline. A channel that did not take its alert is logged (masked); the alert stays pending."""
+    from notify.channels import from_config
+    from schedules.job import check_and_notify
     from scraper.fetch import USER_AGENT, make_client
 
+    channels, operator_channels = from_config(config, target)
     with archive_lock(config.db), Archive(config.db) as archive, \
             make_client(user_agent=config.user_agent or USER_AGENT, timeout=config.timeout) as client:
-        return run_check(archive, client, target.name, target.url)
+        result, attempts = check_and_notify(
+            archive, client, target.name, target.url, channels=channels, operator_channels=operator_channels,
+            failure_streak=config.failure_streak, feed=config.feed,
+        )
+    for a in attempts:
+        if a.error:
+            stderr_log(f"target={target.name} alert=pending channel={a.channel} deliveries={len(a.delivery_ids)} "
+                       f"error={json.dumps(a.error, ensure_ascii=False)}", "warning")
+    return result
 
 
 def catch_up_due(trigger, last_success: datetime | None, now: datetime) -> bool:

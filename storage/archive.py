@@ -26,6 +26,7 @@ from scraper.model import FetchResult, Page
 from storage import SCHEMA_VERSION
 from storage.diff import Changes, Listed, diff
 from storage.errors import ArchiveError, NotFound
+from storage.outbox import Subscription, enqueue_events
 from storage.packing import DELTA, pack, unpack
 
 class Outcome(StrEnum):
@@ -188,8 +189,16 @@ class Archive:
             )
         return CheckResult(check_id, target, fetch.url, iso(fetch.fetched_at), Outcome.UNCHANGED, current)
 
-    def record_page(self, target: str, fetch: FetchResult, page: Page, parser_version: str) -> CheckResult:
-        """Record a parsed page: a new version when its content differs from the current one."""
+    def record_page(
+        self, target: str, fetch: FetchResult, page: Page, parser_version: str, *,
+        alerts: tuple[Subscription, ...] = (), alert_on_first: bool = False,
+    ) -> CheckResult:
+        """Record a parsed page: a new version when its content differs from the current one.
+
+        ``alerts``: the channels to enqueue the new version's events for, in the same transaction
+        (none by default, so replaying captures never alerts). The target's first version is a
+        baseline and enqueues nothing unless ``alert_on_first``.
+        """
         content_sha = content_hash(page)
         started_at = iso(fetch.fetched_at)
         with self.transaction():
@@ -238,6 +247,8 @@ class Archive:
             ).last_pk
             self._write_listing(target, version_id, started_at, new)
             self._write_events(target, version_id, started_at, changes)
+            if latest or alert_on_first:
+                enqueue_events(self.conn, version_id, alerts, started_at)
             self.db["spotlight_items"].insert_all(
                 {"version_id": version_id, "position": s.position, "url": s.url, "image": s.image, "title": s.title}
                 for s in page.spotlight

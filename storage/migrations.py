@@ -210,13 +210,54 @@ def m004_query_views(db: Database) -> None:
 
 
 @migrations()
+def m003_deliveries(db: Database) -> None:
+    # The alert outbox (issue 5). A row is enqueued in the transaction that records its event (or, for
+    # operator alerts, right after the check) and is delivered after the commit. Channels are named by
+    # an id (a hash of the channel URL) and a masked display form: the URL itself, which may hold
+    # passwords or tokens, is never stored.
+    db["deliveries"].create(
+        {
+            "id": int,
+            # event:<check id>:<kind>:<publication key>:<channel id>, or operator:<kind>:<check id>:<channel id>
+            "idempotency_key": str,
+            "target": str,
+            "event_id": int,  # NULL for operator alerts
+            "check_id": int,  # the check the alert is about (operator alerts) or that recorded the event
+            "kind": str,  # added/reappeared/removed/modified/moved, or anomaly/failing/recovered
+            "channel_id": str,
+            "channel": str,  # masked display form, e.g. mailto://user:****@host
+            "status": str,  # pending or sent
+            "attempts": int,
+            "last_error": str,
+            "created_at": str,
+            "last_attempt_at": str,
+            "sent_at": str,
+            "claimed_until": str,  # a deliverer is sending it until then; another one leaves it alone
+            "payload": str,  # the event as JSON (title, url, description, first seen, changes…), as recorded
+        },
+        pk="id",
+        not_null={"idempotency_key", "target", "kind", "channel_id", "status", "attempts", "created_at"},
+        defaults={"status": "pending", "attempts": 0},
+        # No foreign key to events: re-deriving history rebuilds them; the payload keeps what was alerted.
+        foreign_keys=[("check_id", "checks", "id")],
+    )
+    db["deliveries"].create_index(["idempotency_key"], unique=True)
+    db["deliveries"].create_index(["status", "channel_id"])
+
+
+@migrations()
 def m007_packed_bodies_and_texts(db: Database) -> None:
-    """Bodies and version texts may be stored as a line delta against a standalone base row.
+    """Issue 8: bodies and version texts may be stored as a line delta against a standalone base row.
 
     ``bodies.base_id`` names the body a ``zlib-delta`` body is packed against; ``versions.text`` holds
     plain text when ``text_compression`` is NULL (every row before this migration), else packed bytes
     (``zlib``, or ``zlib-delta`` against version ``text_base_id``). See storage/packing.py.
+
+    Also drops the ``checks(target, started_at)`` index: it was 58 of the 224 bytes every unchanged
+    night added, and on a decade (3,650 checks) every query answers as fast without it (BENCHMARKS.md,
+    archive growth); the ``--since`` windows scan a few thousand rows in about a millisecond.
     """
     db.execute("ALTER TABLE bodies ADD COLUMN base_id INTEGER REFERENCES bodies(id)")
     db.execute("ALTER TABLE versions ADD COLUMN text_compression TEXT")
     db.execute("ALTER TABLE versions ADD COLUMN text_base_id INTEGER REFERENCES versions(id)")
+    db.execute("DROP INDEX IF EXISTS idx_checks_target_started_at")

@@ -67,11 +67,9 @@ def test_status_reports_each_target(tmp_path, site, cli_run):
 
 def test_status_counts_pending_alerts(tmp_path, site, cli_run, db_path):
     url = site.serve(fixture_bytes("buildingtrust-older.html"))
-    assert cli_run("run", "--url", url).exit_code == 0
-    with sqlite3.connect(db_path) as conn:  # the alerting stage's table, as issue 5 adds it
-        conn.execute("CREATE TABLE deliveries (id INTEGER PRIMARY KEY, check_id INTEGER, status TEXT)")
-        conn.executemany("INSERT INTO deliveries (check_id, status) VALUES (1, ?)", [("pending",), ("pending",), ("sent",)])
-    assert cli_run("status", "--json").data["targets"][0]["pending_alerts"] == 2
+    # Six first-check alerts for a channel that refuses connections: all six stay pending.
+    assert cli_run("run", "--url", url, "--alert-on-first", "--notify", "json://127.0.0.1:9/down").exit_code == 0
+    assert cli_run("status", "--json").data["targets"][0]["pending_alerts"] == 6
 
 
 def test_status_of_a_new_installation(cli_run, db_path):
