@@ -32,7 +32,6 @@ import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from copswatch.errors import CopswatchError
 
@@ -160,16 +159,21 @@ def _target(name: str, spec, where: str) -> Target:
     if not isinstance(selectors, dict) or not all(isinstance(v, str) for v in selectors.values()):
         raise ConfigError(f"{where}: {key}.selectors must be a table of CSS selectors")
     timezone = _string(spec.get("timezone", Target.timezone), f"{key}.timezone", where)
-    try:
-        ZoneInfo(timezone)
-    except (ValueError, ZoneInfoNotFoundError):
-        raise ConfigError(f"{where}: {key}.timezone {timezone!r} is not an IANA time zone (e.g. 'UTC', "
-                          "'America/New_York')") from None
     schedule = _string(spec.get("schedule", Target.schedule), f"{key}.schedule", where)
-    try:
-        cron_trigger(schedule, timezone)
-    except ValueError as exc:
-        raise ConfigError(f"{where}: {key}.schedule {schedule!r} is not a 5-field cron expression: {exc}") from None
+    # The defaults are valid; checking them would import zoneinfo and APScheduler (with asyncio),
+    # ~30 ms of every `copswatch run` (BENCHMARKS.md, check latency).
+    if (schedule, timezone) != (Target.schedule, Target.timezone):
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(timezone)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise ConfigError(f"{where}: {key}.timezone {timezone!r} is not an IANA time zone (e.g. 'UTC', "
+                              "'America/New_York')") from None
+        try:
+            cron_trigger(schedule, timezone)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {key}.schedule {schedule!r} is not a 5-field cron expression: {exc}") from None
     return Target(name=name, url=url, schedule=schedule, timezone=timezone,
                   notify=_urls(spec.get("notify", []), f"{key}.notify", where), selectors=dict(selectors),
                   alert_on=_kinds(spec["alert_on"], f"{key}.alert_on", where) if "alert_on" in spec else None)
@@ -212,6 +216,8 @@ def cron_trigger(expr: str, timezone: str, jitter: float | None = None):
     The weekday field is therefore rewritten as day names before APScheduler reads it. And as in
     cron (crontab(5)), when both day-of-month and weekday are restricted, either one matching is enough.
     """
+    from zoneinfo import ZoneInfo
+
     from apscheduler.triggers.cron import CronTrigger
 
     fields_ = expr.split()
