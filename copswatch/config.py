@@ -42,11 +42,9 @@ reported as a usage error (exit 2).
 import json
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from copswatch.errors import CopswatchError
 
@@ -124,6 +122,8 @@ def load(path: str | None = None, env: dict | None = None) -> Config:
     path = path or env.get("COPSWATCH_CONFIG") or (DEFAULT_FILE if Path(DEFAULT_FILE).is_file() else None)
     raw: dict = {}
     if path:
+        import tomllib  # ~5 ms at start-up, paid only when there is a file to read
+
         try:
             raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -190,16 +190,21 @@ def _target(name: str, spec, where: str) -> Target:
         raise ConfigError(f"{where}: {key}.selectors must be a table of CSS selectors")
     _check_selectors(selectors, f"{key}.selectors", where)
     timezone = _string(spec.get("timezone", Target.timezone), f"{key}.timezone", where)
-    try:
-        ZoneInfo(timezone)
-    except (ValueError, ZoneInfoNotFoundError):
-        raise ConfigError(f"{where}: {key}.timezone {timezone!r} is not an IANA time zone (e.g. 'UTC', "
-                          "'America/New_York')") from None
     schedule = _string(spec.get("schedule", Target.schedule), f"{key}.schedule", where)
-    try:
-        cron_trigger(schedule, timezone)
-    except ValueError as exc:
-        raise ConfigError(f"{where}: {key}.schedule {schedule!r} is not a 5-field cron expression: {exc}") from None
+    # The defaults are valid; checking them would import zoneinfo and APScheduler (with asyncio),
+    # ~30 ms of every `copswatch run` (BENCHMARKS.md, check latency).
+    if (schedule, timezone) != (Target.schedule, Target.timezone):
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(timezone)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise ConfigError(f"{where}: {key}.timezone {timezone!r} is not an IANA time zone (e.g. 'UTC', "
+                              "'America/New_York')") from None
+        try:
+            cron_trigger(schedule, timezone)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {key}.schedule {schedule!r} is not a 5-field cron expression: {exc}") from None
     return Target(name=name, url=url, schedule=schedule, timezone=timezone,
                   notify=_urls(spec.get("notify", []), f"{key}.notify", where), selectors=dict(selectors),
                   alert_on=_kinds(spec["alert_on"], f"{key}.alert_on", where) if "alert_on" in spec else None)
@@ -242,6 +247,8 @@ def cron_trigger(expr: str, timezone: str, jitter: float | None = None):
     The weekday field is therefore rewritten as day names before APScheduler reads it. And as in
     cron (crontab(5)), when both day-of-month and weekday are restricted, either one matching is enough.
     """
+    from zoneinfo import ZoneInfo
+
     from apscheduler.triggers.cron import CronTrigger
 
     fields_ = expr.split()

@@ -33,7 +33,6 @@ from collections.abc import Mapping
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import lxml.etree
-import lxml.html
 from bs4.dammit import EncodingDetector, UnicodeDammit
 
 from scraper.errors import ParseError
@@ -51,13 +50,13 @@ PAGE_CHROME_TOKENS = frozenset({"footer", "site-footer", "page-footer", "global-
 CHROME_TOKEN = re.compile(r"breadcrumb|^(skip-?link|sr-only|visually-hidden|element-invisible)$")
 UNLINKABLE = ("#", "javascript:", "mailto:", "tel:", "data:")
 WINDOWS_1252_ALIASES = frozenset({"iso-8859-1", "latin-1", "latin1", "ascii", "us-ascii", "iso8859-1", "l1"})
+_HTML_PARSER = lxml.etree.HTMLParser()  # lxml.html's options, shared the way lxml.html shares its own
 COPS_ID = re.compile(r"\bcops-([a-z])(\d+)\b", re.IGNORECASE)
 TRACKING_PARAM = re.compile(
     r"^(utm_\w+|gclid|fbclid|msclkid|mc_cid|mc_eid|_ga|_gl|jsessionid|phpsessid|aspsessionid\w*|"
     r"sessionid|session_id|sid)$",
     re.IGNORECASE,
 )
-_SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 SELECTOR_KEYS = ("listing", "entry", "title", "description", "spotlight")
 
@@ -155,13 +154,15 @@ def _codec(label: str | None) -> str | None:
 # -- tree -----------------------------------------------------------------------------------
 
 
-def _tree(text: str, url: str) -> lxml.html.HtmlElement:
+def _tree(text: str, url: str) -> lxml.etree._Element:
     # lxml refuses str input that still carries an XML encoding declaration, and text nodes holding
     # control characters (which no browser shows either).
     text = re.sub(r"^\s*<\?xml[^>]*>", "", _CONTROL.sub("", text))
     try:
-        root = lxml.html.document_fromstring(text)
-    except (lxml.etree.ParserError, ValueError) as exc:
+        # lxml.html's parser with plain elements: lxml.html's element classes are looked up by a
+        # Python function each time an element is touched, a third of the parse (BENCHMARKS.md).
+        root = lxml.etree.fromstring(text, _HTML_PARSER)
+    except (lxml.etree.ParserError, lxml.etree.XMLSyntaxError, ValueError) as exc:
         raise ParseError(url, f"not an HTML document: {exc}") from None
     if root is None or root.find("body") is None:
         raise ParseError(url, "not an HTML document: no body")
@@ -190,7 +191,9 @@ def _drop(el) -> None:
 
 def norm(text: str | None) -> str:
     """Collapse every run of whitespace (U+00A0 included) to one space and strip."""
-    return _SPACE.sub(" ", text or "").strip()
+    # str.split() splits on exactly what r"\s+" matches (str.isspace), at a fraction of the cost;
+    # norm runs ~1,300 times per page (BENCHMARKS.md, parse cost).
+    return " ".join(text.split()) if text else ""
 
 
 def _text(el, skip=frozenset()) -> str:

@@ -1,7 +1,8 @@
 """The archive: one SQLite file holding every check, every raw body and every version of the page.
 
 - Every check is a row in ``checks``, failed ones too.
-- Raw bodies are stored once each in ``bodies``, keyed by SHA-256 and zlib-compressed.
+- Raw bodies are stored once each in ``bodies``, keyed by SHA-256, zlib-compressed or packed as a
+  line delta against an earlier standalone body (``storage/packing.py``); reading checks the SHA-256.
 - A row in ``versions`` is added only when the parsed content changes (its ``content_sha256``
   differs from the current version's), so "did it change" is derived from hashes, never a flag.
 - Each version's publications are rows (``version_publications`` → ``publications`` and
@@ -27,6 +28,7 @@ from storage import SCHEMA_VERSION
 from storage.diff import Changes, Listed, diff
 from storage.errors import ArchiveError, NotFound
 from storage.outbox import Subscription, enqueue_events
+from storage.packing import DELTA, pack, unpack
 
 # The anomaly rule a later check can overrule by listing the same publications again (schedules/guard.py).
 LARGE_REMOVAL = "large-removal"
@@ -306,6 +308,7 @@ class Archive:
             seen_before=seen_before,
             labels=(f"version {latest['id']}" if latest else "(nothing)", "this check"),
         )
+        text_compression, text, text_base_id = self._pack_text(page.text, latest)
         version_id = self.db["versions"].insert(
             {
                 "target": target,
@@ -316,7 +319,9 @@ class Archive:
                 "title": page.title,
                 "heading": page.heading,
                 "intro": page.intro,
-                "text": page.text,
+                "text": text,
+                "text_compression": text_compression,
+                "text_base_id": text_base_id,
                 "publication_count": len(page.publications),
                 "summary": changes.summary(),
                 "content_sha256": content_sha,
@@ -368,11 +373,10 @@ class Archive:
         if body_id is None:  # a fetch that failed: nothing to re-read, only the current version to re-point
             self.conn.execute("UPDATE checks SET version_id = ? WHERE id = ?", [current, check_id])
             return
-        content = self.conn.execute("SELECT compression, content FROM bodies WHERE id = ?", [body_id]).fetchone()
         response = FetchResult(
             url=url, final_url=final_url or url, status=status or 200,
             headers={"content-type": content_type} if content_type else {},
-            body=zlib.decompress(content[1]) if content[0] == "zlib" else content[1],
+            body=self.body_bytes(body_id),
             fetched_at=datetime.fromisoformat(started_at), duration_ms=duration_ms or 0.0,
             redirects=tuple(json.loads(redirects)) if redirects else (),
         )
@@ -416,7 +420,7 @@ class Archive:
         duration_ms=None, parser_version=None, version_id=None, body_id=None, anomaly=None, keys_sha256=None,
     ) -> int:
         if body_id is None and fetch is not None:
-            body_id = self._store_body(fetch.body, started_at)
+            body_id = self._store_body(target, fetch.body, started_at)
         headers = fetch.headers if fetch else {}
         row = {
             "target": target,
@@ -442,15 +446,28 @@ class Archive:
         )
         return cursor.lastrowid
 
-    def _store_body(self, body: bytes, when: datetime) -> int:
-        """Store a raw body once (content-addressed by SHA-256); return its id."""
+    def _store_body(self, target: str, body: bytes, when: datetime) -> int:
+        """Store a raw body once (content-addressed by SHA-256); return its id.
+
+        A new body is packed against the standalone base of the target's last stored body when
+        that saves space (most nights' pages differ by a few lines).
+        """
         digest = sha256(body)
-        self.conn.execute(
-            "INSERT OR IGNORE INTO bodies (sha256, size, compression, content, first_stored_at) "
-            "VALUES (?, ?, 'zlib', ?, ?)",
-            [digest, len(body), zlib.compress(body, 9), iso(when)],
-        )
-        return self.conn.execute("SELECT id FROM bodies WHERE sha256 = ?", [digest]).fetchone()[0]
+        row = self.conn.execute("SELECT id FROM bodies WHERE sha256 = ?", [digest]).fetchone()
+        if row:
+            return row[0]
+        base = self.conn.execute(
+            "SELECT COALESCE(b.base_id, b.id) FROM checks c JOIN bodies b ON b.id = c.body_id "
+            "WHERE c.target = ? ORDER BY c.id DESC LIMIT 1",
+            [target],
+        ).fetchone()
+        base_id = base[0] if base else None
+        compression, content = pack(body, self.body_bytes(base_id) if base_id else None)
+        return self.conn.execute(
+            "INSERT INTO bodies (sha256, size, compression, content, first_stored_at, base_id) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [digest, len(body), compression, content, iso(when), base_id if compression == DELTA else None],
+        ).lastrowid
 
     def _write_listing(self, target: str, version_id: int, captured_at: str, listed: list[Listed]) -> None:
         for item in listed:
@@ -538,7 +555,25 @@ class Archive:
 
     def _latest_version(self, target: str) -> dict | None:
         rows = list(self.db.query("SELECT * FROM versions WHERE target = ? ORDER BY id DESC LIMIT 1", [target]))
-        return rows[0] if rows else None
+        return self._unpack_text(rows[0]) if rows else None
+
+    def _pack_text(self, text: str, latest: dict | None) -> tuple[str, bytes, int | None]:
+        """A version's text, packed against the standalone text its predecessor is based on."""
+        base_id = (latest["text_base_id"] or latest["id"]) if latest else None
+        base = self.version_row(base_id, latest["target"])["text"].encode() if base_id else None
+        compression, content = pack(text.encode(), base)
+        return compression, content, base_id if compression == DELTA else None
+
+    def _unpack_text(self, row: dict) -> dict:
+        """The row with its text as a str, however it is stored (plain before m005)."""
+        if row.get("text_compression"):
+            base = None
+            if row["text_base_id"]:
+                stored, compression = self.conn.execute(
+                    "SELECT text, text_compression FROM versions WHERE id = ?", [row["text_base_id"]]).fetchone()
+                base = unpack(compression, stored) if compression else stored.encode()
+            row["text"] = unpack(row["text_compression"], row["text"], base).decode()
+        return row
 
     def version_row(self, version_id: int | None, target: str) -> dict:
         """The version with this id, or the target's latest; NotFound if there is none."""
@@ -550,7 +585,7 @@ class Archive:
         rows = list(self.db.query("SELECT * FROM versions WHERE id = ?", [version_id]))
         if not rows:
             raise NotFound(self.path, f"no version {version_id}")
-        return rows[0]
+        return self._unpack_text(rows[0])
 
     def listing(self, version_id: int) -> list[Listed]:
         return [
@@ -615,10 +650,22 @@ class Archive:
         return history(self, target, **window)
 
     def body(self, digest: str) -> bytes:
-        row = self.db.execute("SELECT compression, content FROM bodies WHERE sha256 = ?", [digest]).fetchone()
+        row = self.conn.execute("SELECT id FROM bodies WHERE sha256 = ?", [digest]).fetchone()
         if row is None:
             raise NotFound(self.path, f"no body {digest}")
-        return zlib.decompress(row[1]) if row[0] == "zlib" else row[1]
+        return self.body_bytes(row[0])
+
+    def body_bytes(self, body_id: int) -> bytes:
+        """A stored body's exact bytes; ArchiveError if they no longer match their SHA-256."""
+        digest, compression, content, base_id = self.conn.execute(
+            "SELECT sha256, compression, content, base_id FROM bodies WHERE id = ?", [body_id]).fetchone()
+        try:
+            data = unpack(compression, content, self.body_bytes(base_id) if base_id else None)
+        except (zlib.error, ValueError) as exc:
+            raise ArchiveError(self.path, f"body {digest} cannot be unpacked: {exc}") from None
+        if sha256(data) != digest:
+            raise ArchiveError(self.path, f"body {digest} does not match its SHA-256")
+        return data
 
 
 class _NothingToChange(Exception):

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from storage import SCHEMA_VERSION
 from storage.errors import ArchiveError
+from storage.packing import unpack
 
 RESTORE = "restore the archive from a backup made before the damage (`copswatch backup` makes them)"
 
@@ -137,7 +138,8 @@ def _versions_without_listing(conn, version) -> list[Problem]:
 def _orphaned_bodies(conn, version) -> list[Problem]:
     ids = [r[0] for r in conn.execute(
         "SELECT b.id FROM bodies b WHERE NOT EXISTS (SELECT 1 FROM checks c WHERE c.body_id = b.id) "
-        "AND NOT EXISTS (SELECT 1 FROM versions v WHERE v.body_id = b.id) ORDER BY b.id")]
+        "AND NOT EXISTS (SELECT 1 FROM versions v WHERE v.body_id = b.id) "
+        "AND NOT EXISTS (SELECT 1 FROM bodies d WHERE d.base_id = b.id) ORDER BY b.id")]
     if not ids:
         return []
     return [Problem("orphaned_bodies", len(ids), f"bodies no check or version refers to: {_ids(ids)}",
@@ -147,11 +149,15 @@ def _orphaned_bodies(conn, version) -> list[Problem]:
 
 def _body_hashes(conn, version) -> list[Problem]:
     bad = []
-    for body_id, digest, compression, content in conn.execute(
-            "SELECT id, sha256, compression, content FROM bodies ORDER BY id"):
+    bases: dict[int, bytes | None] = {}  # standalone bodies that deltas are packed against
+    for body_id, digest, compression, content, base_id in conn.execute(
+            "SELECT id, sha256, compression, content, base_id FROM bodies ORDER BY id"):
         try:
-            raw = zlib.decompress(content) if compression == "zlib" else content
-        except zlib.error:
+            if base_id is not None and base_id not in bases:
+                row = conn.execute("SELECT compression, content FROM bodies WHERE id = ?", [base_id]).fetchone()
+                bases[base_id] = unpack(*row) if row else None
+            raw = unpack(compression, content, bases.get(base_id))
+        except (zlib.error, ValueError):  # damaged, or a delta whose base is gone
             bad.append(body_id)
             continue
         if hashlib.sha256(raw).hexdigest() != digest:

@@ -2,7 +2,7 @@
 
 Each function takes an open ``Archive`` and plain values (moments are timezone-aware datetimes;
 ``target=None`` means every target) and returns dicts, or yields them where lists can be long.
-The SQL leans on the views of migration m004 (``publication_spans``, ``publication_timeline``,
+The SQL leans on the views of migration m003 (``publication_spans``, ``publication_timeline``,
 ``version_changes``) and on the ``publication_revisions_fts`` full-text index.
 """
 

@@ -38,3 +38,15 @@ def test_a_short_run_records_every_night_and_every_change(tmp_path):
 def test_volatile_chrome_makes_every_night_a_new_body():
     bodies = {night.body for night in simulate(nights=30, seed=1, volatile=True, failure_rate=0)}
     assert len(bodies) == 30
+
+
+def test_a_failed_night_records_how_long_it_took_not_the_distance_to_its_simulated_date(tmp_path):
+    from datetime import UTC, datetime
+
+    from bench.synth import check
+
+    with Archive(tmp_path / "a.db") as archive:
+        result = check(archive, None, datetime(2016, 1, 4, 3, 0, tzinfo=UTC))
+        duration = archive.conn.execute("SELECT duration_ms FROM checks WHERE id = ?", [result.check_id]).fetchone()[0]
+    assert result.outcome == "failed"
+    assert 0 <= duration < 10_000
