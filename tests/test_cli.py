@@ -183,7 +183,10 @@ def test_demo_replays_the_nights(tmp_path):
         assert result.exit_code == 0, result.output
     assert result.output.count("+ added") == 6 + 3
     assert "~ modified: COPS Evaluation Brief No. 3" in result.output
-    assert rows(db, "SELECT outcome FROM checks ORDER BY id") == [("first",), ("unchanged",), ("changed",), ("changed",)]
+    assert rows(db, "SELECT outcome FROM checks ORDER BY id") == [
+        ("first",), ("unchanged",), ("changed",), ("changed",), ("anomaly",)]
+    assert "check 5 · anomaly · " in result.output and "the current version is unchanged" in result.output
+    assert rows(db, "SELECT MAX(id), COUNT(*) FROM versions") == [(3, 3)]
 
 
 def test_demo_refuses_a_real_archive(site, cli_run, db_path):
