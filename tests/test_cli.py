@@ -207,3 +207,11 @@ def test_installed_command_end_to_end(site, db_path):
     out = json.loads(proc.stdout)
     assert out["outcome"] == "first" and len(out["changes"]["added"]) == 9
     assert site.requests[-1]["headers"]["User-Agent"].startswith("copswatch/")
+
+
+@pytest.mark.parametrize("name", ["buildingtrust-older.html", "buildingtrust-newer.html"])
+def test_demo_snapshots_are_the_test_fixtures(name):
+    # The demo ships copies (package data) of two fixtures; they must not drift apart.
+    from importlib.resources import files
+
+    assert (files("copswatch") / "demo_pages" / name).read_bytes() == fixture_bytes(name)
