@@ -215,3 +215,11 @@ def test_demo_snapshots_are_the_test_fixtures(name):
     from importlib.resources import files
 
     assert (files("copswatch") / "demo_pages" / name).read_bytes() == fixture_bytes(name)
+
+
+def test_html_served_without_an_html_type_is_still_the_page(site, cli_run):
+    # e.g. `python -m http.server` serving a file without an extension as application/octet-stream
+    url = site.serve(OLDER, headers={"Content-Type": "application/octet-stream"})
+    result = cli_run("run", "--url", url, "--json")
+    assert result.exit_code == 0 and result.data["outcome"] == "first"
+    assert len(result.data["changes"]["added"]) == 6
