@@ -380,7 +380,7 @@ class Archive:
             fetched_at=datetime.fromisoformat(started_at), duration_ms=duration_ms or 0.0,
             redirects=tuple(json.loads(redirects)) if redirects else (),
         )
-        page, verdict, parser_version = assess(response, self.current_state(target))
+        page, verdict, parser_version = assess(response, self.current_state(target, before_check=check_id))
         keys = keys_digest(p.key for p in page.publications) if page else None
         self.conn.execute(
             "UPDATE checks SET outcome = ?, reason = ?, anomaly = ?, keys_sha256 = ?, parser_version = ?, "
@@ -531,8 +531,11 @@ class Archive:
     def targets(self) -> list[str]:
         return [row[0] for row in self.conn.execute("SELECT DISTINCT target FROM checks ORDER BY target")]
 
-    def current_state(self, target: str) -> CurrentState:
-        """The current version's keys and content hash, and an unconfirmed large removal if one is pending."""
+    def current_state(self, target: str, before_check: int | None = None) -> CurrentState:
+        """The current version's keys and content hash, and an unconfirmed large removal if one is pending.
+
+        ``before_check``: as it stood before that check (``rebuild`` replays checks that already exist).
+        """
         latest = self.conn.execute(
             "SELECT id, content_sha256 FROM versions WHERE target = ? ORDER BY id DESC LIMIT 1", [target]
         ).fetchone()
@@ -543,8 +546,8 @@ class Archive:
                 "WHERE vp.version_id = ?", [latest[0]]))
         # Only the latest check that got a page counts: a good page in between cancels the pending removal.
         last_page = self.conn.execute(
-            "SELECT anomaly, keys_sha256 FROM checks WHERE target = ? AND body_id IS NOT NULL "
-            "ORDER BY id DESC LIMIT 1", [target]
+            "SELECT anomaly, keys_sha256 FROM checks WHERE target = ? AND body_id IS NOT NULL AND id < ? "
+            "ORDER BY id DESC LIMIT 1", [target, before_check if before_check is not None else 2**63 - 1]
         ).fetchone()
         pending = last_page[1] if last_page and last_page[0] == LARGE_REMOVAL else None
         return CurrentState(keys, latest[1] if latest else None, pending)
