@@ -196,14 +196,18 @@ class Archive:
             )
         return CheckResult(check_id, target, url, iso(started_at), outcome, current, reason=reason)
 
-    def last_good_body(self, target: str) -> tuple[str, str] | None:
-        """(body sha256, parser version) of the newest successful check, for the same-bytes fast path."""
+    def last_good_body(self, target: str) -> tuple[str, str, str, str | None] | None:
+        """(body sha256, parser version, final URL, content type) of the newest successful check.
+
+        For the same-bytes fast path: only a response equal in all four may skip parsing and judging.
+        """
         row = self.conn.execute(
-            "SELECT b.sha256, c.parser_version FROM checks c JOIN bodies b ON b.id = c.body_id "
+            "SELECT b.sha256, c.parser_version, COALESCE(c.final_url, c.url), c.content_type "
+            "FROM checks c JOIN bodies b ON b.id = c.body_id "
             "WHERE c.target = ? AND c.outcome IN (?, ?, ?) ORDER BY c.id DESC LIMIT 1",
             [target, Outcome.FIRST, Outcome.CHANGED, Outcome.UNCHANGED],
         ).fetchone()
-        return (row[0], row[1]) if row else None
+        return tuple(row) if row else None
 
     def validators(self, target: str, parser_version: str) -> tuple[str | None, str | None]:
         """(ETag, Last-Modified) of the newest successful check, for a conditional request.
