@@ -182,9 +182,7 @@ def _target(name: str, spec, where: str) -> Target:
         raise ConfigError(f"{where}: unknown key targets.{name}.{sorted(unknown)[0]}")
     key = f"targets.{name}"
     url = _string(spec.get("url", LIVE_URL), f"{key}.url", where)
-    if not url.startswith(("http://", "https://")):
-        raise ConfigError(f"{where}: {key}.url must be an http(s) URL, not {url!r}")
-    check_no_credentials(url, f"{where}: {key}.url")
+    check_page_url(url, f"{where}: {key}.url")
     selectors = spec.get("selectors", {})
     if not isinstance(selectors, dict) or not all(isinstance(v, str) for v in selectors.values()):
         raise ConfigError(f"{where}: {key}.selectors must be a table of CSS selectors")
@@ -299,12 +297,19 @@ def _day(token: str) -> int:
     raise ValueError(f"bad weekday {token!r}")
 
 
-def check_no_credentials(url: str, where: str) -> None:
-    """A user:password@ in a URL would be stored in every check row: refuse it (without echoing it)."""
-    parts = urlsplit(url)
+def check_page_url(url: str, where: str) -> None:
+    """A page to watch: an http(s) URL with a host and no user:password@ (it would be stored in every
+    check row, so it is refused without being echoed)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError on a bad port)
+    except ValueError:
+        raise ConfigError(f"{where} is not a valid URL") from None
     if parts.username or parts.password:
         raise ConfigError(f"{where} contains credentials, which would be stored in the archive; "
                           "copswatch watches public pages only")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{where} must be an http(s) URL, not {url!r}")
 
 
 def _string(value, key: str, where: str) -> str:
