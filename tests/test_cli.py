@@ -227,11 +227,11 @@ def test_html_served_without_an_html_type_is_still_the_page(site, cli_run):
 
 def test_a_damaged_archive_is_one_error_line(site, cli_run, db_path):
     cli_run("run", "--url", site.serve(OLDER))
-    size = db_path.stat().st_size
-    with open(db_path, "r+b") as f:  # every page but the first (the schema): every table is unreadable
-        f.seek(4096)
-        f.write(b"\xde\xad" * ((size - 4096) // 2))
-    for command in (["show"], ["history"], ["stats"], ["export"]):
+    (root,) = rows(db_path, "SELECT rootpage FROM sqlite_master WHERE name = 'versions'")[0]
+    with open(db_path, "r+b") as f:  # the archive opens, but reading its versions fails mid-command
+        f.seek((root - 1) * 4096)
+        f.write(b"\xde\xad" * 2048)
+    for command in (["show"], ["history"]):
         result = cli_run(*command)
         assert result.exit_code in (1, 2) and "Traceback" not in result.output, command
         assert result.stderr.startswith("Error: ") and len(result.stderr.strip().splitlines()) == 1, command
