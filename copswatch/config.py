@@ -152,7 +152,7 @@ def load(path: str | None = None, env: dict | None = None) -> Config:
         operator_notify=_urls(values.get("operator_notify", []), "operator_notify", where),
         failure_streak=_count(values.get("failure_streak", 3), "failure_streak", where),
         alert_on=_kinds(values.get("alert_on", Config.alert_on), "alert_on", where),
-        feed=_string(values["feed"], "feed", where) if "feed" in values else None,
+        feed=_feed_path(values["feed"], where) if "feed" in values else None,
         source=path,
     )
     specs = raw.get("targets", {DEFAULT_TARGET: {}})
@@ -310,6 +310,14 @@ def check_page_url(url: str, where: str) -> None:
                           "copswatch watches public pages only")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{where} must be an http(s) URL, not {url!r}")
+
+
+def _feed_path(value, where: str) -> str:
+    """Written after every run: a file in an existing directory, checked before any check runs."""
+    path = _string(value, "feed", where)
+    if os.path.isdir(path) or not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        raise ConfigError(f"{where}: feed must be a file in an existing directory, not {path!r}")
+    return path
 
 
 def _string(value, key: str, where: str) -> str:

@@ -125,7 +125,11 @@ class Archive:
             self._check_is_ours()
             if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 self.conn.execute("PRAGMA journal_mode = wal")
-            if self.conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            schema = self.conn.execute("PRAGMA user_version").fetchone()[0]
+            if schema > SCHEMA_VERSION:
+                raise ArchiveError(self.path, f"written by a newer copswatch (schema {schema}; this one knows "
+                                              f"up to {SCHEMA_VERSION}): upgrade copswatch to use it")
+            if schema != SCHEMA_VERSION:
                 from storage.migrations import migrations
 
                 migrations.apply(self.db)
