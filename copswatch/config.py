@@ -421,10 +421,15 @@ def public(config: Config, names: list[str]) -> dict:
         "misfire_grace_time": config.misfire_grace_time,
         **{key: getattr(config, key) for key in FETCH_SETTINGS},
         "removal_threshold": config.removal_threshold,
+        "operator_notify": [mask(n) for n in config.operator_notify],
+        "failure_streak": config.failure_streak,
+        "alert_on": list(config.alert_on),
+        "feed": config.feed,
         "targets": {
             name: {
                 "url": t.url, "schedule": t.schedule, "timezone": t.timezone,
                 "notify": [mask(n) for n in t.notify], "selectors": t.selectors,
+                "alert_on": list(t.alert_on if t.alert_on is not None else config.alert_on),
             }
             for name in names
             for t in [config.target(name)]

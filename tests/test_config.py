@@ -93,3 +93,22 @@ def test_an_archive_from_a_newer_copswatch_is_refused(db_path, cli_run):
     assert result.exit_code == 2 and "newer copswatch" in result.stderr
     with sqlite3.connect(db_path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone() == (999,)
+
+
+def test_config_shows_alert_settings_with_operator_secrets_masked(tmp_path, cli_run):
+    path = write(tmp_path, 'operator_notify = ["mailtos://ops:s3cretpw@mail.example.org"]\nfailure_streak = 5\n'
+                           'alert_on = ["added", "removed", "modified"]\n')
+    result = cli_run("config", "--config", path, "--json")
+    assert result.exit_code == 0 and "s3cretpw" not in result.output
+    assert result.data["failure_streak"] == 5 and result.data["alert_on"] == ["added", "removed", "modified"]
+    assert result.data["operator_notify"][0].startswith("mailtos://ops:***@")
+    assert cli_run("config", "--config", path).exit_code == 0 and "s3cretpw" not in cli_run("config", "--config", path).output
+
+
+def test_config_text_output_is_valid_toml(tmp_path, cli_run):
+    import tomllib
+
+    result = cli_run("config", "--config", write(tmp_path, GOOD))
+    assert result.exit_code == 0
+    parsed = tomllib.loads(result.output)
+    assert parsed["targets"]["procedural"]["selectors"] == {"listing": "main .views-row"}
