@@ -575,8 +575,40 @@ def _lines(scope) -> list[str]:
 # -- keys and URLs --------------------------------------------------------------------------
 
 
+# A plain href (an http(s) URL or a path from the root, with none of what urllib rewrites: dot
+# segments, ";params", a fragment, escapes or bare keys in the query, a tracking parameter) resolves
+# to itself, or to the base's origin plus itself. Most hrefs are plain, and urljoin + clean_url cost
+# more than a third of a parse (BENCHMARKS.md, parse cost); test_parse checks both ways agree.
+_PLAIN_HREF = re.compile(
+    r"(?P<origin>https?://[A-Za-z0-9.-]+)?(?P<path>/[\w.~/%-]*)?(?:\?(?P<query>[\w.~-]+=[\w.~-]*(?:&[\w.~-]+=[\w.~-]*)*))?",
+    re.ASCII,
+)
+
+
+def _plain_resolve(base: str, href: str) -> str | None:
+    """``_resolve`` for a plain href, without urllib; None when ``href`` is not plain."""
+    match = _PLAIN_HREF.fullmatch(href)
+    if match is None or "/." in href:
+        return None
+    if match["query"] and any(TRACKING_PARAM.match(pair.partition("=")[0]) for pair in match["query"].split("&")):
+        return None
+    if match["origin"]:
+        return href
+    if not match["path"] or href.startswith("//"):
+        return None
+    origin = _PLAIN_HREF.match(base)["origin"]  # a root-relative path keeps the base's scheme and host
+    if origin is None or base[len(origin):len(origin) + 1] not in ("", "/", "?", "#"):
+        return None
+    return origin + href
+
+
 def _resolve(base: str, href: str) -> str | None:
     """``href`` made absolute and cleaned; None when it is not a usable URL (a bad port or IPv6 host)."""
+    plain = _plain_resolve(base, href)
+    return plain if plain is not None else _urllib_resolve(base, href)
+
+
+def _urllib_resolve(base: str, href: str) -> str | None:
     try:
         url = clean_url(urljoin(base, href))
         urlsplit(url).port
@@ -595,7 +627,8 @@ def clean_url(url: str) -> str:
 
 def publication_key(url: str) -> str:
     """The COPS publication ID (``cops-p247``) when the URL carries one, else the normalised URL."""
-    match = COPS_ID.search(urlsplit(url).path + "?" + urlsplit(url).query)
+    parts = urlsplit(url)
+    match = COPS_ID.search(parts.path + "?" + parts.query)
     if match:
         return f"cops-{match.group(1).lower()}{match.group(2)}"
     return normalize_url(url)
