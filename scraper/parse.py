@@ -47,6 +47,8 @@ DROPPED_TAGS = ("script", "style", "noscript", "template", "svg", "iframe", "obj
 CHROME_ROLES = frozenset({"navigation", "banner", "contentinfo", "search"})
 PAGE_CHROME_TOKENS = frozenset({"footer", "site-footer", "page-footer", "global-footer", "region-footer",
                                 "header", "site-header", "global-header", "masthead", "banner"})
+# A word in every class or id token that CHROME_TOKEN or PAGE_CHROME_TOKENS name.
+CHROME_WORD = re.compile(r"breadcrumb|skip|sr-only|visually-hidden|element-invisible|footer|header|masthead|banner")
 CHROME_TOKEN = re.compile(r"breadcrumb|^(skip-?link|sr-only|visually-hidden|element-invisible)$")
 UNLINKABLE = ("#", "javascript:", "mailto:", "tel:", "data:")
 WINDOWS_1252_ALIASES = frozenset({"iso-8859-1", "latin-1", "latin1", "ascii", "us-ascii", "iso8859-1", "l1"})
@@ -216,8 +218,12 @@ def _pieces(el, skip=frozenset()):
             yield child.tail
 
 
+def _class_and_id(el) -> str:
+    return (el.get("class", "") + " " + el.get("id", "")).lower()
+
+
 def _tokens(el) -> set[str]:
-    return {t.lower() for t in (el.get("class", "") + " " + el.get("id", "")).split()}
+    return set(_class_and_id(el).split())
 
 
 def _is_chrome(el) -> bool:
@@ -225,6 +231,8 @@ def _is_chrome(el) -> bool:
         return True
     if "breadcrumb" in (el.get("aria-label") or "").lower():
         return True
+    if el.tag not in ("header", "footer") and not CHROME_WORD.search(_class_and_id(el)):
+        return False  # most elements: one search instead of the checks below
     if any(CHROME_TOKEN.search(token) for token in _tokens(el)):
         return True
     # A page-level header/footer is chrome; one inside an article or section belongs to it. Older
@@ -310,7 +318,8 @@ def _spotlight_region(root) -> list:
         if labelledby:
             ref = root.xpath("//*[@id=$id]", id=labelledby.split()[0])
             label = _text(ref[0]) if ref else label
-        if _is_spotlight_label(label) or "spotlight" in _tokens(el) and el.find(".//a") is not None:
+        if label and _is_spotlight_label(label) or "spotlight" in _class_and_id(el) and "spotlight" in _tokens(el) \
+                and el.find(".//a") is not None:
             return [el]
     for heading in root.iter(*HEADINGS):
         if not _is_spotlight_label(_text(heading)):
