@@ -553,32 +553,27 @@ def _intro(scope, first_entry) -> str:
 
 def _lines(scope) -> list[str]:
     """The content's text, one line per block, for the unified text diff."""
-    lines, current = [], []
-
-    def flush():
-        line = norm("".join(current))
-        if line:
-            lines.append(line)
-        current.clear()
+    # Blocks are marked with a NUL (no text in an lxml tree can hold one) and the lines split at them at
+    # the end: one join and split instead of a join per block.
+    pieces: list[str] = []
 
     def walk(el):
         if el.text:
-            current.append(el.text)
+            pieces.append(el.text)
         for child in el:
             if not isinstance(child.tag, str):
                 continue
-            block = child.tag in BLOCKS
-            if block:
-                flush()
-            walk(child)
-            if block:
-                flush()
+            if child.tag in BLOCKS:
+                pieces.append("\x00")
+                walk(child)
+                pieces.append("\x00")
+            else:
+                walk(child)
             if child.tail:
-                current.append(child.tail)
+                pieces.append(child.tail)
 
     walk(scope)
-    flush()
-    return lines
+    return [line for line in map(norm, "".join(pieces).split("\x00")) if line]
 
 
 # -- keys and URLs --------------------------------------------------------------------------
