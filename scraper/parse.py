@@ -272,10 +272,17 @@ def _drop_chrome(scope) -> None:
             _drop(el)
 
 
+# Attribute tests are written as ``//@a[. = "v"]/..``: the same elements as ``//*[@a = "v"]`` (in
+# document order), found several times faster by libxml2, which then visits attributes, not elements.
+_MAIN_CANDIDATES = [lxml.etree.XPath(xpath) for xpath in (
+    '//main', '//@role[. = "main"]/..', '//@id[. = "main-content" or . = "content" or . = "main"]/..')]
+_BY_ID = lxml.etree.XPath("//@id[. = $id]/..")
+
+
 def _content_root(root):
     body = root.find("body")
-    for xpath in ('//main', '//*[@role="main"]', '//*[@id="main-content" or @id="content" or @id="main"]'):
-        found = root.xpath(xpath)
+    for xpath in _MAIN_CANDIDATES:
+        found = xpath(root)
         if found and _text_links(found[0]):
             return found[0]
     return body
@@ -335,7 +342,7 @@ def _spotlight_region(root) -> list:
         label = el.get("aria-label")
         labelledby = el.get("aria-labelledby")
         if labelledby:
-            ref = root.xpath("//*[@id=$id]", id=labelledby.split()[0])
+            ref = _BY_ID(root, id=labelledby.split()[0])
             label = _text(ref[0]) if ref else label
         if label and _is_spotlight_label(label) or "spotlight" in _class_and_id(el) and "spotlight" in _tokens(el) \
                 and el.find(".//a") is not None:
