@@ -200,7 +200,11 @@ def norm(text: str | None) -> str:
 
 def _text(el, skip=frozenset()) -> str:
     """Text of ``el`` (less the elements in ``skip``), inline markup joined as a browser shows it."""
-    return "".join(_pieces(el, skip)) if el is not None else ""
+    if el is None:
+        return ""
+    if not len(el):  # most links and cells: no children to walk
+        return el.text or ""
+    return "".join(_pieces(el, skip))
 
 
 def _pieces(el, skip=frozenset()):
@@ -283,7 +287,7 @@ def _content_root(root):
     body = root.find("body")
     for xpath in _MAIN_CANDIDATES:
         found = xpath(root)
-        if found and _text_links(found[0]):
+        if found and next(_iter_text_links(found[0]), None) is not None:
             return found[0]
     return body
 
@@ -370,12 +374,14 @@ def _spotlight_region(root) -> list:
 
 
 def _text_links(scope) -> list:
-    links = []
+    return list(_iter_text_links(scope))
+
+
+def _iter_text_links(scope):
     for link in scope.iter("a"):
         href = (link.get("href") or "").strip()
         if href and not href.lower().startswith(UNLINKABLE) and norm(_text(link)):
-            links.append(link)
-    return links
+            yield link
 
 
 def _leading_text(link) -> str:
@@ -403,7 +409,7 @@ def _listing(scope) -> list[tuple]:
         entry = link
         while entry.getparent() is not None and entry.getparent() is not scope and counts[entry.getparent()] == 1:
             entry = entry.getparent()
-        path = tuple(a.tag for a in reversed(list(entry.iterancestors()))) + (entry.tag,)
+        path = (*reversed([a.tag for a in entry.iterancestors()]), entry.tag)
         groups[path].append((entry, link))
 
     best: list = []
@@ -540,9 +546,12 @@ def _description_chunks(entry, link, counts, echoes=frozenset()) -> tuple[str, l
     return norm("".join(after)), following
 
 
+_JOINER = re.compile(r"^[\s:;,.\u2013\u2014-]+")
+
+
 def _strip_joiner(description: str) -> str:
     """``<a>Title</a>: description`` puts the joiner in the description; drop it."""
-    return re.sub(r"^[\s:;,.\u2013\u2014-]+", "", description)
+    return _JOINER.sub("", description)
 
 
 def _publications(entries: list[tuple], base: str) -> tuple[Publication, ...]:
