@@ -405,12 +405,14 @@ def _listing(scope) -> list[tuple]:
                 break
 
     groups: dict[tuple, list] = defaultdict(list)
+    paths: dict = {}  # the tag path of each entry's parent, computed once: entries are mostly siblings
     for link in links:
-        entry = link
-        while entry.getparent() is not None and entry.getparent() is not scope and counts[entry.getparent()] == 1:
-            entry = entry.getparent()
-        path = (*reversed([a.tag for a in entry.iterancestors()]), entry.tag)
-        groups[path].append((entry, link))
+        entry, parent = link, link.getparent()
+        while parent is not None and parent is not scope and counts[parent] == 1:
+            entry, parent = parent, parent.getparent()
+        if parent not in paths:
+            paths[parent] = tuple(reversed([a.tag for a in entry.iterancestors()]))
+        groups[(*paths[parent], entry.tag)].append((entry, link))
 
     best: list = []
     best_score = (0, 0)
@@ -531,8 +533,9 @@ def _description_chunks(entry, link, counts, echoes=frozenset()) -> tuple[str, l
 
     walk(entry)
     following = []
-    if norm(entry.tail):
-        following.append(norm(entry.tail))
+    tail = norm(entry.tail)
+    if tail:
+        following.append(tail)
     for sibling in entry.itersiblings():
         if not isinstance(sibling.tag, str):
             continue
@@ -541,8 +544,9 @@ def _description_chunks(entry, link, counts, echoes=frozenset()) -> tuple[str, l
         text = "" if sibling in echoes else norm(_text(sibling, echoes))
         if text:
             following.append(text)
-        if norm(sibling.tail):
-            following.append(norm(sibling.tail))
+        tail = norm(sibling.tail)
+        if tail:
+            following.append(tail)
     return norm("".join(after)), following
 
 
