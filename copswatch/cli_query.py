@@ -7,11 +7,13 @@ Each is one call into ``storage.queries``; people get aligned tables (tabulate, 
 
 import csv
 import json
+import os
 import sys
 
 import click
 
-from copswatch.cli import archive_options, cli, emit_json, fail, json_option, open_archive, pick_target, safe, settings
+from copswatch.cli import (ConfigurationError, archive_options, cli, emit_json, fail, json_option, open_archive,
+                           pick_target, safe, settings)
 from copswatch.errors import CopswatchError
 from copswatch.moments import Moment
 
@@ -133,8 +135,7 @@ def compact(ids: list[int]) -> str:
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(["json", "ndjson", "csv"]), default=None,
               help="Output format [default: json].")
-@click.option("--output", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write to this file instead of standard output.")
+@click.option("--output", default=None, help="Write to this file instead of standard output.")
 @archive_options
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 def export(fmt, output, config_path, db_path, target, as_json):
@@ -145,6 +146,8 @@ def export(fmt, output, config_path, db_path, target, as_json):
     if as_json and fmt not in (None, "json"):
         raise click.UsageError("--json and --format csv/ndjson contradict each other")
     fmt = fmt or "json"
+    if output and (os.path.isdir(output) or not os.path.isdir(os.path.dirname(os.path.abspath(output)))):
+        raise ConfigurationError(f"--output {output} must be a file in an existing directory")
     config = settings(config_path, db_path)
     with open_archive(config.db) as archive, \
             (open(output, "w", encoding="utf-8", newline="") if output else _stdout()) as out:

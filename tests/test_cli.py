@@ -183,7 +183,10 @@ def test_demo_replays_the_nights(tmp_path):
         assert result.exit_code == 0, result.output
     assert result.output.count("+ added") == 6 + 3
     assert "~ modified: COPS Evaluation Brief No. 3" in result.output
-    assert rows(db, "SELECT outcome FROM checks ORDER BY id") == [("first",), ("unchanged",), ("changed",), ("changed",)]
+    assert rows(db, "SELECT outcome FROM checks ORDER BY id") == [
+        ("first",), ("unchanged",), ("changed",), ("changed",), ("anomaly",)]
+    assert "check 5 · anomaly · " in result.output and "the current version is unchanged" in result.output
+    assert rows(db, "SELECT MAX(id), COUNT(*) FROM versions") == [(3, 3)]
 
 
 def test_demo_refuses_a_real_archive(site, cli_run, db_path):
@@ -204,3 +207,48 @@ def test_installed_command_end_to_end(site, db_path):
     out = json.loads(proc.stdout)
     assert out["outcome"] == "first" and len(out["changes"]["added"]) == 9
     assert site.requests[-1]["headers"]["User-Agent"].startswith("copswatch/")
+
+
+@pytest.mark.parametrize("name", ["buildingtrust-older.html", "buildingtrust-newer.html"])
+def test_demo_snapshots_are_the_test_fixtures(name):
+    # The demo ships copies (package data) of two fixtures; they must not drift apart.
+    from importlib.resources import files
+
+    assert (files("copswatch") / "demo_pages" / name).read_bytes() == fixture_bytes(name)
+
+
+def test_html_served_without_an_html_type_is_still_the_page(site, cli_run):
+    # e.g. `python -m http.server` serving a file without an extension as application/octet-stream
+    url = site.serve(OLDER, headers={"Content-Type": "application/octet-stream"})
+    result = cli_run("run", "--url", url, "--json")
+    assert result.exit_code == 0 and result.data["outcome"] == "first"
+    assert len(result.data["changes"]["added"]) == 6
+
+
+def test_a_damaged_archive_is_one_error_line(site, cli_run, db_path):
+    cli_run("run", "--url", site.serve(OLDER))
+    (root,) = rows(db_path, "SELECT rootpage FROM sqlite_master WHERE name = 'versions'")[0]
+    with open(db_path, "r+b") as f:  # the archive opens, but reading its versions fails mid-command
+        f.seek((root - 1) * 4096)
+        f.write(b"\xde\xad" * 2048)
+    for command in (["show"], ["history"]):
+        result = cli_run(*command)
+        assert result.exit_code in (1, 2) and "Traceback" not in result.output, command
+        assert result.stderr.startswith("Error: ") and len(result.stderr.strip().splitlines()) == 1, command
+
+
+@pytest.mark.parametrize("args", [["run", "--url", "ftp://example.org/x"], ["run", "--url", "notaurl"],
+                                  ["export", "--output", "/nonexistent-dir/x.csv"]])
+def test_bad_user_paths_and_urls_are_usage_errors(site, cli_run, db_path, args):
+    cli_run("run", "--url", site.serve(OLDER))
+    checks = rows(db_path, "SELECT COUNT(*) FROM checks")
+    result = cli_run(*args)
+    assert result.exit_code == 2 and result.stderr.startswith("Error: ")
+    assert rows(db_path, "SELECT COUNT(*) FROM checks") == checks  # nothing recorded
+
+
+def test_a_directory_as_db_is_one_error_line(tmp_path):
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(cli, ["show", "--db", str(tmp_path)])
+    assert result.exit_code == 2 and result.stderr.strip().splitlines() == [result.stderr.strip()]
