@@ -58,6 +58,14 @@ def settings(config_path: str | None, db_path: str | None):
     return replace(config, db=db_path) if db_path else config
 
 
+def known_target(archive, name: str | None) -> str | None:
+    """--target for commands that cover every target without it: an archived target, or None."""
+    if name is not None and name not in archive.targets():
+        archived = ", ".join(archive.targets()) or "none yet"
+        raise click.ClickException(f"no target {name!r} in {archive.path} (archived: {archived})")
+    return name
+
+
 def pick_target(config, archive, name: str | None) -> str:
     """--target, else the archive's only target, else the only configured one."""
     from copswatch.config import ConfigError
@@ -265,7 +273,7 @@ def history(since, until, changes_only, config_path, db_path, target, as_json):
     """List checks and versions, newest first (all targets unless --target)."""
     config = settings(config_path, db_path)
     with open_archive(config.db) as archive:
-        data = archive.history(target, since=since, until=until, changes_only=changes_only)
+        data = archive.history(known_target(archive, target), since=since, until=until, changes_only=changes_only)
     if as_json:
         emit_json(data)
         return

@@ -12,8 +12,8 @@ import sys
 
 import click
 
-from copswatch.cli import (ConfigurationError, archive_options, cli, emit_json, fail, json_option, open_archive,
-                           pick_target, safe, settings)
+from copswatch.cli import (ConfigurationError, archive_options, cli, emit_json, fail, json_option, known_target,
+                           open_archive, pick_target, safe, settings)
 from copswatch.errors import CopswatchError
 from copswatch.moments import Moment
 
@@ -42,7 +42,7 @@ def new_publications(since, config_path, db_path, target, as_json):
 
     config = settings(config_path, db_path)
     with open_archive(config.db) as archive:
-        rows = new_since(archive, target, since)
+        rows = new_since(archive, known_target(archive, target), since)
     if as_json:
         emit_json(rows)
         return
@@ -62,7 +62,7 @@ def removed(since, config_path, db_path, target, as_json):
 
     config = settings(config_path, db_path)
     with open_archive(config.db) as archive:
-        rows = removed_since(archive, target, since)
+        rows = removed_since(archive, known_target(archive, target), since)
     if as_json:
         emit_json(rows)
         return
@@ -113,7 +113,7 @@ def search(text, config_path, db_path, target, as_json):
 
     config = settings(config_path, db_path)
     with open_archive(config.db) as archive:
-        rows = query_search(archive, text, target)
+        rows = query_search(archive, text, known_target(archive, target))
     if as_json:
         emit_json(rows)
         return
@@ -151,6 +151,7 @@ def export(fmt, output, config_path, db_path, target, as_json):
     config = settings(config_path, db_path)
     with open_archive(config.db) as archive, \
             (open(output, "w", encoding="utf-8", newline="") if output else _stdout()) as out:
+        target = known_target(archive, target)
         if fmt == "csv":
             writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS)
             writer.writeheader()
@@ -184,7 +185,7 @@ def stats(config_path, db_path, target, as_json):
 
     config = settings(config_path, db_path)
     with open_archive(config.db) as archive:
-        data = query_stats(archive, target)
+        data = query_stats(archive, known_target(archive, target))
     if as_json:
         emit_json(data)
         return

@@ -252,3 +252,11 @@ def test_a_directory_as_db_is_one_error_line(tmp_path):
 
     result = CliRunner().invoke(cli, ["show", "--db", str(tmp_path)])
     assert result.exit_code == 2 and result.stderr.strip().splitlines() == [result.stderr.strip()]
+
+
+@pytest.mark.parametrize("command", [["history"], ["new"], ["removed"], ["search", "trust"], ["export"], ["stats"]])
+def test_an_unknown_target_is_an_error_not_an_empty_answer(site, cli_run, command):
+    cli_run("run", "--url", site.serve(OLDER))
+    result = cli_run(*command, "--target", "nope")
+    assert result.exit_code == 1 and "no target 'nope'" in result.stderr and "buildingtrust" in result.stderr
+    assert cli_run(*command).exit_code == 0
