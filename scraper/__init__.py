@@ -4,4 +4,4 @@
 # it, and the job re-parses (never trusts the same-bytes shortcut) across a change of it.
 # 2: echo links ("(PDF)", "Read more") are no entries; inline markup joins text as shown; page-level
 #    header/footer named by id or class is chrome; Spotlight URLs lose tracking parameters; CSS selectors.
-PARSER_VERSION = "2"
+PARSER_VERSION = "3"

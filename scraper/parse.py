@@ -300,31 +300,34 @@ def _take_spotlight(root, base: str, region: list | None = None) -> tuple[Spotli
     region = region or _spotlight_region(root)
     if not region:
         return ()
+    links = [link for part in region for link in part.iter("a")
+             if (link.get("href") or "").strip() and not link.get("href").strip().startswith(UNLINKABLE)]
+    pictured = [link for link in links if link.find(".//img") is not None]
+    if pictured:  # a box of image links: text links after it in flat markup (a footer) are not its items
+        links = pictured
     items = []
-    for part in region:
-        for link in part.iter("a"):
-            href = (link.get("href") or "").strip()
-            if not href or href.startswith(UNLINKABLE):
-                continue
-            url = _resolve(base, href)
-            if url is None:
-                continue
-            img = link.find(".//img")
-            image = (img.get("src") or "").strip() if img is not None else ""
-            title = norm(_text(link))
-            if not title and img is not None:
-                title = norm(img.get("alt")) or norm(img.get("title"))
-            title = title or norm(link.get("title")) or norm(link.get("aria-label"))
-            items.append(
-                SpotlightItem(
-                    url=url,
-                    image=_resolve(base, image) if image else None,
-                    title=title,
-                    position=len(items) + 1,
-                )
+    for link in links:
+        url = _resolve(base, link.get("href").strip())
+        if url is None:
+            continue
+        img = link.find(".//img")
+        image = (img.get("src") or "").strip() if img is not None else ""
+        title = norm(_text(link))
+        if not title and img is not None:
+            title = norm(img.get("alt")) or norm(img.get("title"))
+        title = title or norm(link.get("title")) or norm(link.get("aria-label"))
+        items.append(
+            SpotlightItem(
+                url=url,
+                image=_resolve(base, image) if image else None,
+                title=title,
+                position=len(items) + 1,
             )
-    for part in region:
-        _drop(part)
+        )
+    for i, part in enumerate(region):
+        # Keep what the box does not own (its label is the first part) for the rest of the parser.
+        if i == 0 or not pictured or any(link in pictured for link in part.iter("a")):
+            _drop(part)
     return tuple(items)
 
 

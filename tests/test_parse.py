@@ -111,3 +111,18 @@ def test_link_mid_sentence_is_not_a_title():
 def test_plain_href_resolves_as_urllib_does(base, origin, path, query, odd):
     href = origin + "".join(path) + query + odd
     assert _resolve(base, href) == _urllib_resolve(base, href)
+
+
+def test_flat_spotlight_takes_its_image_links_not_the_footer_after_it():
+    body = b"""<html><body><main><h1>Building Trust</h1>
+    <ul><li><a href="/a-cops-p1.pdf">Alpha</a><br>First.</li><li><a href="/b-cops-p2.pdf">Beta</a><br>Second.</li></ul>
+    </main><div><h2>SPOTLIGHT</h2>
+    <a href="/reform"><img src="/r.jpg" alt="Reform"></a><a href="/dispatch"><img src="/d.png" alt="Dispatch"></a>
+    <p><a href="/contact">Contact the Department</a></p><p><a href="/signup">Signup for Email Updates</a></p>
+    </div></body></html>"""
+    page = parse(body, PAGE_URL)
+    assert [(s.title, s.url, s.image) for s in page.spotlight] == [
+        ("Reform", "https://cops.usdoj.gov/reform", "https://cops.usdoj.gov/r.jpg"),
+        ("Dispatch", "https://cops.usdoj.gov/dispatch", "https://cops.usdoj.gov/d.png"),
+    ]
+    assert [p.title for p in page.publications] == ["Alpha", "Beta"]
