@@ -20,6 +20,11 @@ EDITED = (
 )
 
 
+MAINTENANCE = (b"<!DOCTYPE html><html><head><title>Site Maintenance | COPS OFFICE</title></head><body><main>"
+               b"<h1>Site Maintenance</h1><p>This site is undergoing scheduled maintenance. Please check back "
+               b"later.</p></main></body></html>")
+
+
 def _snapshot(name: str) -> bytes:
     # The snapshots were taken from cops.usdoj.gov: keep their relative links pointing there.
     page = (PAGES / name).read_bytes()
@@ -35,16 +40,19 @@ def nights() -> list[tuple[str, bytes]]:
         ("night 2: the same page again", older),
         ("night 3: the newer page (three publications added, the rest reordered)", newer),
         ("night 4: one description edited", edited),
+        ("night 5: a maintenance page served with HTTP 200 (an anomaly: the archive keeps version 3)", MAINTENANCE),
     ]
 
 
 class _Page(BaseHTTPRequestHandler):
     def do_GET(self):
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(self.server.body)))
+        found = self.path == DEMO_PATH  # anything else (robots.txt included) is not there
+        body = self.server.body if found else b"not found"
+        self.send_response(200 if found else 404)
+        self.send_header("Content-Type", "text/html; charset=utf-8" if found else "text/plain")
+        self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(self.server.body)
+        self.wfile.write(body)
 
     def log_message(self, *args):
         pass

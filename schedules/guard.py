@@ -37,6 +37,12 @@ from storage.archive import LARGE_REMOVAL, CurrentState, Outcome, content_hash, 
 DEFAULT_REMOVAL_THRESHOLD = 0.5
 
 HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "application/xml", "text/xml")
+# Types a misconfigured server sends for anything (Python's http.server for a file without an
+# extension): as browsers do (WHATWG MIME sniffing), bytes that plainly open an HTML document count.
+UNKNOWN_TYPES = ("application/octet-stream", "binary/octet-stream", "application/unknown", "unknown/unknown",
+                 "application/x-unknown-content-type")
+HTML_START = re.compile(rb"^(\xef\xbb\xbf)?\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)[\s>]",
+                        re.IGNORECASE | re.DOTALL)
 BINARY_MAGIC = (
     (b"%PDF-", "a PDF"),
     (b"\x89PNG", "a PNG image"),
@@ -133,7 +139,8 @@ def _not_html(fetch: FetchResult) -> str | None:
         if head.startswith(magic):
             return f"the body is {what}, not an HTML page"
     media = (fetch.headers.get("content-type") or "").split(";")[0].strip().lower()
-    if media and not media.startswith(HTML_TYPES):
+    sniffed_html = media in UNKNOWN_TYPES and HTML_START.match(fetch.body[:1024])
+    if media and not media.startswith(HTML_TYPES) and not sniffed_html:
         return f"served as {media}, not HTML"
     if not fetch.body.strip():
         return "the body is empty"

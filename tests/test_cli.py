@@ -183,7 +183,10 @@ def test_demo_replays_the_nights(tmp_path):
         assert result.exit_code == 0, result.output
     assert result.output.count("+ added") == 6 + 3
     assert "~ modified: COPS Evaluation Brief No. 3" in result.output
-    assert rows(db, "SELECT outcome FROM checks ORDER BY id") == [("first",), ("unchanged",), ("changed",), ("changed",)]
+    assert rows(db, "SELECT outcome FROM checks ORDER BY id") == [
+        ("first",), ("unchanged",), ("changed",), ("changed",), ("anomaly",)]
+    assert "check 5 · anomaly · " in result.output and "the current version is unchanged" in result.output
+    assert rows(db, "SELECT MAX(id), COUNT(*) FROM versions") == [(3, 3)]
 
 
 def test_demo_refuses_a_real_archive(site, cli_run, db_path):
@@ -204,3 +207,19 @@ def test_installed_command_end_to_end(site, db_path):
     out = json.loads(proc.stdout)
     assert out["outcome"] == "first" and len(out["changes"]["added"]) == 9
     assert site.requests[-1]["headers"]["User-Agent"].startswith("copswatch/")
+
+
+@pytest.mark.parametrize("name", ["buildingtrust-older.html", "buildingtrust-newer.html"])
+def test_demo_snapshots_are_the_test_fixtures(name):
+    # The demo ships copies (package data) of two fixtures; they must not drift apart.
+    from importlib.resources import files
+
+    assert (files("copswatch") / "demo_pages" / name).read_bytes() == fixture_bytes(name)
+
+
+def test_html_served_without_an_html_type_is_still_the_page(site, cli_run):
+    # e.g. `python -m http.server` serving a file without an extension as application/octet-stream
+    url = site.serve(OLDER, headers={"Content-Type": "application/octet-stream"})
+    result = cli_run("run", "--url", url, "--json")
+    assert result.exit_code == 0 and result.data["outcome"] == "first"
+    assert len(result.data["changes"]["added"]) == 6

@@ -47,6 +47,16 @@ def test_non_html_is_an_anomaly(body, content_type):
     assert verdict.outcome is Outcome.ANOMALY and verdict.anomaly == "not-html"
 
 
+@pytest.mark.parametrize("body", [
+    b"<!DOCTYPE html><html><body>x</body></html>",
+    b"\xef\xbb\xbf\n  <!-- CMS --> <html lang='en'><body>x</body></html>",
+    b"<HTML>\n<HEAD><TITLE>x</TITLE></HEAD>",
+])
+def test_html_served_as_an_unknown_type_is_read_as_html(body):
+    verdict = judge(response(body, content_type="application/octet-stream"), page(), state(page()))
+    assert verdict.outcome is Outcome.UNCHANGED
+
+
 def test_unparseable_body_is_an_anomaly_with_the_parsers_reason():
     verdict = judge(response(), None, NOTHING, parse_error="body is not decodable text")
     assert verdict.anomaly == "not-html" and "not decodable" in verdict.reason
