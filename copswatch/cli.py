@@ -39,9 +39,9 @@ def archive_options(fn):
     """--config, --db and --target, shared by every command that uses an archive."""
     fn = click.option("--target", default=None,
                       help="Target name (default: the only one configured or archived).")(fn)
-    fn = click.option("--db", "db_path", default=None, type=click.Path(dir_okay=False),
+    fn = click.option("--db", "db_path", default=None,
                       help="Archive file [default: archive.db; env COPSWATCH_DB].")(fn)
-    fn = click.option("--config", "config_path", default=None, type=click.Path(dir_okay=False),
+    fn = click.option("--config", "config_path", default=None,
                       help="TOML configuration [env COPSWATCH_CONFIG; default ./copswatch.toml if present].")(fn)
     return fn
 
@@ -56,6 +56,14 @@ def settings(config_path: str | None, db_path: str | None):
     except ConfigError as exc:
         raise ConfigurationError(str(exc)) from None
     return replace(config, db=db_path) if db_path else config
+
+
+def known_target(archive, name: str | None) -> str | None:
+    """--target for commands that cover every target without it: an archived target, or None."""
+    if name is not None and name not in archive.targets():
+        archived = ", ".join(archive.targets()) or "none yet"
+        raise click.ClickException(f"no target {name!r} in {archive.path} (archived: {archived})")
+    return name
 
 
 def pick_target(config, archive, name: str | None) -> str:
@@ -91,7 +99,20 @@ def fail(exc: CopswatchError):
     raise click.ClickException(str(exc))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Group(click.Group):
+    """Turns a damaged archive, found in the middle of any command, into one error line."""
+
+    def invoke(self, ctx):
+        import sqlite3
+
+        try:
+            return super().invoke(ctx)
+        except sqlite3.DatabaseError as exc:
+            raise click.ClickException(
+                f"the archive could not be read ({exc}); `copswatch doctor` says what is wrong") from None
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="copswatch")
 def cli():
     """Watch and archive the DOJ COPS Office "Building Trust" page.
@@ -128,7 +149,7 @@ def run(url, quiet, notify_urls, alert_on, alert_on_first, removal_threshold, co
     exit code.
     """
     from copswatch.cli_alerts import alert_channels, report_attempts
-    from copswatch.config import ConfigError, check_no_credentials
+    from copswatch.config import ConfigError, check_page_url
     from copswatch.config import removal_threshold as share
     from schedules.job import check_and_notify, client_for, fetch_policy
 
@@ -136,7 +157,7 @@ def run(url, quiet, notify_urls, alert_on, alert_on_first, removal_threshold, co
     try:
         chosen = config.target(target)
         if url:
-            check_no_credentials(url, "--url")
+            check_page_url(url, "--url")
         threshold = config.removal_threshold if removal_threshold is None else \
             share(removal_threshold, "--removal-threshold")
     except ConfigError as exc:
@@ -252,7 +273,7 @@ def history(since, until, changes_only, config_path, db_path, target, as_json):
     """List checks and versions, newest first (all targets unless --target)."""
     config = settings(config_path, db_path)
     with open_archive(config.db) as archive:
-        data = archive.history(target, since=since, until=until, changes_only=changes_only)
+        data = archive.history(known_target(archive, target), since=since, until=until, changes_only=changes_only)
     if as_json:
         emit_json(data)
         return
@@ -298,7 +319,7 @@ def diff(old, new, config_path, db_path, target, as_json):
 
 
 @cli.command()
-@click.option("--db", "db_path", default="demo.db", show_default=True, type=click.Path(dir_okay=False),
+@click.option("--db", "db_path", default="demo.db", show_default=True,
               help="Where to leave the demo archive (an earlier demo archive there is replaced).")
 def demo(db_path):
     """Replay several nights of the page offline, through the real `run` code path."""

@@ -7,11 +7,13 @@ Each is one call into ``storage.queries``; people get aligned tables (tabulate, 
 
 import csv
 import json
+import os
 import sys
 
 import click
 
-from copswatch.cli import archive_options, cli, emit_json, fail, json_option, open_archive, pick_target, safe, settings
+from copswatch.cli import (ConfigurationError, archive_options, cli, emit_json, fail, json_option, known_target,
+                           open_archive, pick_target, safe, settings)
 from copswatch.errors import CopswatchError
 from copswatch.moments import Moment
 
@@ -40,7 +42,7 @@ def new_publications(since, config_path, db_path, target, as_json):
 
     config = settings(config_path, db_path)
     with open_archive(config.db) as archive:
-        rows = new_since(archive, target, since)
+        rows = new_since(archive, known_target(archive, target), since)
     if as_json:
         emit_json(rows)
         return
@@ -60,7 +62,7 @@ def removed(since, config_path, db_path, target, as_json):
 
     config = settings(config_path, db_path)
     with open_archive(config.db) as archive:
-        rows = removed_since(archive, target, since)
+        rows = removed_since(archive, known_target(archive, target), since)
     if as_json:
         emit_json(rows)
         return
@@ -111,7 +113,7 @@ def search(text, config_path, db_path, target, as_json):
 
     config = settings(config_path, db_path)
     with open_archive(config.db) as archive:
-        rows = query_search(archive, text, target)
+        rows = query_search(archive, text, known_target(archive, target))
     if as_json:
         emit_json(rows)
         return
@@ -133,8 +135,7 @@ def compact(ids: list[int]) -> str:
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(["json", "ndjson", "csv"]), default=None,
               help="Output format [default: json].")
-@click.option("--output", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write to this file instead of standard output.")
+@click.option("--output", default=None, help="Write to this file instead of standard output.")
 @archive_options
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 def export(fmt, output, config_path, db_path, target, as_json):
@@ -145,9 +146,12 @@ def export(fmt, output, config_path, db_path, target, as_json):
     if as_json and fmt not in (None, "json"):
         raise click.UsageError("--json and --format csv/ndjson contradict each other")
     fmt = fmt or "json"
+    if output and (os.path.isdir(output) or not os.path.isdir(os.path.dirname(os.path.abspath(output)))):
+        raise ConfigurationError(f"--output {output} must be a file in an existing directory")
     config = settings(config_path, db_path)
     with open_archive(config.db) as archive, \
             (open(output, "w", encoding="utf-8", newline="") if output else _stdout()) as out:
+        target = known_target(archive, target)
         if fmt == "csv":
             writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS)
             writer.writeheader()
@@ -181,7 +185,7 @@ def stats(config_path, db_path, target, as_json):
 
     config = settings(config_path, db_path)
     with open_archive(config.db) as archive:
-        data = query_stats(archive, target)
+        data = query_stats(archive, known_target(archive, target))
     if as_json:
         emit_json(data)
         return

@@ -20,7 +20,7 @@ def reparse(config_path, db_path, target, as_json):
     (e.g. an anomaly that is now believable) and the versions whose publications differ from the old
     derivation. Sends no alerts. Exit 0 (also when history changed), 2 for usage errors.
     """
-    from schedules.job import assess
+    from schedules.job import assess, parser_version
     from scraper import PARSER_VERSION
 
     config = settings(config_path, db_path)
@@ -35,7 +35,7 @@ def reparse(config_path, db_path, target, as_json):
             def replay(response, current):
                 page, verdict = assess(response, current, selectors=selectors,
                                        removal_threshold=config.removal_threshold, parsed=parsed)
-                return page, verdict, PARSER_VERSION
+                return page, verdict, parser_version(selectors)
 
             reports.append(archive.rebuild(name, replay))
     data = {"parser_version": PARSER_VERSION, "changed": any(r["changed"] for r in reports), "targets": reports}

@@ -185,7 +185,7 @@ def config_command(config_path, db_path, target, as_json):
     click.echo(f"# effective configuration; from {data.pop('source') or 'defaults and the environment'}")
     targets = data.pop("targets")
     for key, value in data.items():
-        click.echo(f"{key} = {toml_value(value)}")
+        click.echo(f"# {key}: not set" if value is None else f"{key} = {toml_value(value)}")  # TOML has no null
     for name, values in targets.items():
         click.echo(f"\n[targets.{toml_key(name)}]")
         for key, value in values.items():

@@ -152,7 +152,7 @@ def load(path: str | None = None, env: dict | None = None) -> Config:
         operator_notify=_urls(values.get("operator_notify", []), "operator_notify", where),
         failure_streak=_count(values.get("failure_streak", 3), "failure_streak", where),
         alert_on=_kinds(values.get("alert_on", Config.alert_on), "alert_on", where),
-        feed=_string(values["feed"], "feed", where) if "feed" in values else None,
+        feed=_feed_path(values["feed"], where) if "feed" in values else None,
         source=path,
     )
     specs = raw.get("targets", {DEFAULT_TARGET: {}})
@@ -182,9 +182,7 @@ def _target(name: str, spec, where: str) -> Target:
         raise ConfigError(f"{where}: unknown key targets.{name}.{sorted(unknown)[0]}")
     key = f"targets.{name}"
     url = _string(spec.get("url", LIVE_URL), f"{key}.url", where)
-    if not url.startswith(("http://", "https://")):
-        raise ConfigError(f"{where}: {key}.url must be an http(s) URL, not {url!r}")
-    check_no_credentials(url, f"{where}: {key}.url")
+    check_page_url(url, f"{where}: {key}.url")
     selectors = spec.get("selectors", {})
     if not isinstance(selectors, dict) or not all(isinstance(v, str) for v in selectors.values()):
         raise ConfigError(f"{where}: {key}.selectors must be a table of CSS selectors")
@@ -299,12 +297,27 @@ def _day(token: str) -> int:
     raise ValueError(f"bad weekday {token!r}")
 
 
-def check_no_credentials(url: str, where: str) -> None:
-    """A user:password@ in a URL would be stored in every check row: refuse it (without echoing it)."""
-    parts = urlsplit(url)
+def check_page_url(url: str, where: str) -> None:
+    """A page to watch: an http(s) URL with a host and no user:password@ (it would be stored in every
+    check row, so it is refused without being echoed)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError on a bad port)
+    except ValueError:
+        raise ConfigError(f"{where} is not a valid URL") from None
     if parts.username or parts.password:
         raise ConfigError(f"{where} contains credentials, which would be stored in the archive; "
                           "copswatch watches public pages only")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{where} must be an http(s) URL, not {url!r}")
+
+
+def _feed_path(value, where: str) -> str:
+    """Written after every run: a file in an existing directory, checked before any check runs."""
+    path = _string(value, "feed", where)
+    if os.path.isdir(path) or not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        raise ConfigError(f"{where}: feed must be a file in an existing directory, not {path!r}")
+    return path
 
 
 def _string(value, key: str, where: str) -> str:
@@ -410,10 +423,15 @@ def public(config: Config, names: list[str]) -> dict:
         "misfire_grace_time": config.misfire_grace_time,
         **{key: getattr(config, key) for key in FETCH_SETTINGS},
         "removal_threshold": config.removal_threshold,
+        "operator_notify": [mask(n) for n in config.operator_notify],
+        "failure_streak": config.failure_streak,
+        "alert_on": list(config.alert_on),
+        "feed": config.feed,
         "targets": {
             name: {
                 "url": t.url, "schedule": t.schedule, "timezone": t.timezone,
                 "notify": [mask(n) for n in t.notify], "selectors": t.selectors,
+                "alert_on": list(t.alert_on if t.alert_on is not None else config.alert_on),
             }
             for name in names
             for t in [config.target(name)]

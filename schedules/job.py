@@ -9,6 +9,7 @@ recorded as an anomaly (raw body kept, current version untouched, no events, so 
 transaction, then every pending delivery (this night's and earlier failures) is sent.
 """
 
+import json
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -52,7 +53,8 @@ def run_check(
 ) -> CheckResult:
     started_at = clock()
     started = time.perf_counter()  # not the clock: a simulated clock says nothing about duration
-    etag, last_modified = archive.validators(target, PARSER_VERSION)
+    version = parser_version(selectors)
+    etag, last_modified = archive.validators(target, version)
     try:
         response = fetch(client, url, clock=clock, policy=policy, etag=etag, last_modified=last_modified)
     except FetchError as exc:
@@ -60,18 +62,30 @@ def run_check(
         return archive.record_failure(target, url, started_at, exc.reason, status=exc.status, duration_ms=elapsed)
 
     if response.status == 304:
-        return archive.record_not_modified(target, response, PARSER_VERSION)
-    if archive.last_good_body(target) == (sha256(response.body), PARSER_VERSION):
-        return archive.record_same_body(target, response, PARSER_VERSION)
+        return archive.record_not_modified(target, response, version)
+    same = (sha256(response.body), version, response.final_url, response.headers.get("content-type"))
+    if archive.last_good_body(target) == same:
+        return archive.record_same_body(target, response, version)
     page, verdict = assess(response, archive.current_state(target), selectors=selectors,
                            removal_threshold=removal_threshold)
     if verdict.outcome is Outcome.ANOMALY:
         return archive.record_failure(
-            target, url, response.fetched_at, verdict.reason, fetch=response, parser_version=PARSER_VERSION,
+            target, url, response.fetched_at, verdict.reason, fetch=response, parser_version=version,
             outcome=Outcome.ANOMALY, anomaly=verdict.anomaly,
             keys_sha256=keys_digest(p.key for p in page.publications) if page else None,
         )
-    return archive.record_page(target, response, page, PARSER_VERSION, alerts=alerts, alert_on_first=alert_on_first)
+    return archive.record_page(target, response, page, version, alerts=alerts, alert_on_first=alert_on_first)
+
+
+def parser_version(selectors: Mapping[str, str] | None = None) -> str:
+    """The parser's version, qualified by the CSS selectors that override its heuristics.
+
+    Either changing means the same bytes may read differently, so neither the same-bytes shortcut
+    nor a conditional request may be trusted across the change.
+    """
+    if not selectors:
+        return PARSER_VERSION
+    return f"{PARSER_VERSION}+css.{sha256(json.dumps(dict(selectors), sort_keys=True).encode())[:8]}"
 
 
 def assess(

@@ -113,8 +113,6 @@ def fetch(
     policy = policy or FetchPolicy()
     fetched_at = clock()
     deadline = time.monotonic() + policy.total_timeout
-    if policy.obey_robots:
-        robots.check_allowed(client, url, policy.user_agent)
     headers = {"User-Agent": policy.user_agent}
     if etag:
         headers["If-None-Match"] = etag
@@ -124,8 +122,10 @@ def fetch(
     while True:
         attempt += 1
         try:
+            if policy.obey_robots:  # cached once read; retried with the page while it cannot be read
+                robots.check_allowed(client, url, policy.user_agent, _timeout(policy, deadline))
             return _attempt(client, url, headers, policy, deadline, fetched_at)
-        except _Transient as failure:
+        except (_Transient, robots.RobotsUnreadable) as failure:
             wait, why = retry_delay(
                 policy.retry, attempt, remaining=deadline - time.monotonic(), retry_after=failure.retry_after
             )
@@ -135,9 +135,14 @@ def fetch(
             time.sleep(wait)
 
 
-def _attempt(client, url, headers, policy: FetchPolicy, deadline: float, fetched_at: datetime) -> FetchResult:
+def _timeout(policy: FetchPolicy, deadline: float) -> httpx.Timeout:
+    """The request timeouts, never past what is left of the total time limit."""
     remaining = max(0.001, deadline - time.monotonic())
-    timeout = httpx.Timeout(min(policy.timeout, remaining), connect=min(policy.connect_timeout, remaining))
+    return httpx.Timeout(min(policy.timeout, remaining), connect=min(policy.connect_timeout, remaining))
+
+
+def _attempt(client, url, headers, policy: FetchPolicy, deadline: float, fetched_at: datetime) -> FetchResult:
+    timeout = _timeout(policy, deadline)
     started = time.perf_counter()
     try:
         with client.stream("GET", url, headers=headers, timeout=timeout) as response:

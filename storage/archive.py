@@ -128,7 +128,11 @@ class Archive:
             self._check_is_ours()
             if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 self.conn.execute("PRAGMA journal_mode = wal")
-            if self.conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            schema = self.conn.execute("PRAGMA user_version").fetchone()[0]
+            if schema > SCHEMA_VERSION:
+                raise ArchiveError(self.path, f"written by a newer copswatch (schema {schema}; this one knows "
+                                              f"up to {SCHEMA_VERSION}): upgrade copswatch to use it")
+            if schema != SCHEMA_VERSION:
                 from storage.migrations import migrations
 
                 migrations.apply(self.db)
@@ -199,14 +203,18 @@ class Archive:
             )
         return CheckResult(check_id, target, url, iso(started_at), outcome, current, reason=reason)
 
-    def last_good_body(self, target: str) -> tuple[str, str] | None:
-        """(body sha256, parser version) of the newest successful check, for the same-bytes fast path."""
+    def last_good_body(self, target: str) -> tuple[str, str, str, str | None] | None:
+        """(body sha256, parser version, final URL, content type) of the newest successful check.
+
+        For the same-bytes fast path: only a response equal in all four may skip parsing and judging.
+        """
         row = self.conn.execute(
-            "SELECT b.sha256, c.parser_version FROM checks c JOIN bodies b ON b.id = c.body_id "
+            "SELECT b.sha256, c.parser_version, COALESCE(c.final_url, c.url), c.content_type "
+            "FROM checks c JOIN bodies b ON b.id = c.body_id "
             "WHERE c.target = ? AND c.outcome IN (?, ?, ?) ORDER BY c.id DESC LIMIT 1",
             [target, Outcome.FIRST, Outcome.CHANGED, Outcome.UNCHANGED],
         ).fetchone()
-        return (row[0], row[1]) if row else None
+        return tuple(row) if row else None
 
     def validators(self, target: str, parser_version: str) -> tuple[str | None, str | None]:
         """(ETag, Last-Modified) of the newest successful check, for a conditional request.
@@ -385,7 +393,7 @@ class Archive:
             fetched_at=datetime.fromisoformat(started_at), duration_ms=duration_ms or 0.0,
             redirects=tuple(json.loads(redirects)) if redirects else (),
         )
-        page, verdict, parser_version = assess(response, self.current_state(target))
+        page, verdict, parser_version = assess(response, self.current_state(target, before_check=check_id))
         keys = keys_digest(p.key for p in page.publications) if page else None
         self.conn.execute(
             "UPDATE checks SET outcome = ?, reason = ?, anomaly = ?, keys_sha256 = ?, parser_version = ?, "
@@ -536,8 +544,11 @@ class Archive:
     def targets(self) -> list[str]:
         return [row[0] for row in self.conn.execute("SELECT DISTINCT target FROM checks ORDER BY target")]
 
-    def current_state(self, target: str) -> CurrentState:
-        """The current version's keys and content hash, and an unconfirmed large removal if one is pending."""
+    def current_state(self, target: str, before_check: int | None = None) -> CurrentState:
+        """The current version's keys and content hash, and an unconfirmed large removal if one is pending.
+
+        ``before_check``: as it stood before that check (``rebuild`` replays checks that already exist).
+        """
         latest = self.conn.execute(
             "SELECT id, content_sha256 FROM versions WHERE target = ? ORDER BY id DESC LIMIT 1", [target]
         ).fetchone()
@@ -548,8 +559,8 @@ class Archive:
                 "WHERE vp.version_id = ?", [latest[0]]))
         # Only the latest check that got a page counts: a good page in between cancels the pending removal.
         last_page = self.conn.execute(
-            "SELECT anomaly, keys_sha256 FROM checks WHERE target = ? AND body_id IS NOT NULL "
-            "ORDER BY id DESC LIMIT 1", [target]
+            "SELECT anomaly, keys_sha256 FROM checks WHERE target = ? AND body_id IS NOT NULL AND id < ? "
+            "ORDER BY id DESC LIMIT 1", [target, before_check if before_check is not None else 2**63 - 1]
         ).fetchone()
         pending = last_page[1] if last_page and last_page[0] == LARGE_REMOVAL else None
         return CurrentState(keys, latest[1] if latest else None, pending)

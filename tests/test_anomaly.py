@@ -170,3 +170,28 @@ def test_anomaly_on_the_first_check_records_no_version(site, cli_run, db_path):
     result = cli_run("run", "--url", url, "--json")
     assert result.exit_code == 1 and result.data["outcome"] == "anomaly" and result.data["version_id"] is None
     assert rows(db_path, "SELECT COUNT(*) FROM versions") == [(0,)]
+
+
+def test_the_same_bytes_reached_by_a_redirect_home_are_still_judged(site, cli_run):
+    # The same-bytes shortcut must not skip the guard: the bytes are those of the page, the place is not.
+    url = site.serve(NEWER)
+    assert cli_run("run", "--url", url).exit_code == 0
+    site.serve(NEWER, path="/")
+    site.serve(b"", path="/moved", status=301, headers={"Location": "/"})
+    result = cli_run("run", "--url", site.url("/moved"), "--json")
+    assert result.exit_code == 1 and result.data["outcome"] == "anomaly"
+    assert result.data["reason"].startswith("redirected:")
+
+
+def test_changed_selectors_are_read_even_when_the_bytes_are_not(site, cli_run, tmp_path, db_path):
+    url = site.serve(NEWER)
+    config = tmp_path / "c.toml"
+    config.write_text(f'[targets.bt]\nurl = "{url}"\n', encoding="utf-8")
+    assert cli_run("run", "--config", config).exit_code == 0
+    config.write_text(f'[targets.bt]\nurl = "{url}"\nselectors = {{ spotlight = "#nothing-here" }}\n',
+                      encoding="utf-8")
+    result = cli_run("run", "--config", config, "--json")
+    assert result.exit_code == 0
+    with sqlite3.connect(db_path) as conn:
+        versions = conn.execute("SELECT parser_version FROM checks ORDER BY id").fetchall()
+    assert versions[0] != versions[1]  # parsed again under the new selectors, not short-cut

@@ -223,3 +223,40 @@ def test_html_served_without_an_html_type_is_still_the_page(site, cli_run):
     result = cli_run("run", "--url", url, "--json")
     assert result.exit_code == 0 and result.data["outcome"] == "first"
     assert len(result.data["changes"]["added"]) == 6
+
+
+def test_a_damaged_archive_is_one_error_line(site, cli_run, db_path):
+    cli_run("run", "--url", site.serve(OLDER))
+    (root,) = rows(db_path, "SELECT rootpage FROM sqlite_master WHERE name = 'versions'")[0]
+    with open(db_path, "r+b") as f:  # the archive opens, but reading its versions fails mid-command
+        f.seek((root - 1) * 4096)
+        f.write(b"\xde\xad" * 2048)
+    for command in (["show"], ["history"]):
+        result = cli_run(*command)
+        assert result.exit_code in (1, 2) and "Traceback" not in result.output, command
+        assert result.stderr.startswith("Error: ") and len(result.stderr.strip().splitlines()) == 1, command
+
+
+@pytest.mark.parametrize("args", [["run", "--url", "ftp://example.org/x"], ["run", "--url", "notaurl"],
+                                  ["export", "--output", "/nonexistent-dir/x.csv"]])
+def test_bad_user_paths_and_urls_are_usage_errors(site, cli_run, db_path, args):
+    cli_run("run", "--url", site.serve(OLDER))
+    checks = rows(db_path, "SELECT COUNT(*) FROM checks")
+    result = cli_run(*args)
+    assert result.exit_code == 2 and result.stderr.startswith("Error: ")
+    assert rows(db_path, "SELECT COUNT(*) FROM checks") == checks  # nothing recorded
+
+
+def test_a_directory_as_db_is_one_error_line(tmp_path):
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(cli, ["show", "--db", str(tmp_path)])
+    assert result.exit_code == 2 and result.stderr.strip().splitlines() == [result.stderr.strip()]
+
+
+@pytest.mark.parametrize("command", [["history"], ["new"], ["removed"], ["search", "trust"], ["export"], ["stats"]])
+def test_an_unknown_target_is_an_error_not_an_empty_answer(site, cli_run, command):
+    cli_run("run", "--url", site.serve(OLDER))
+    result = cli_run(*command, "--target", "nope")
+    assert result.exit_code == 1 and "no target 'nope'" in result.stderr and "buildingtrust" in result.stderr
+    assert cli_run(*command).exit_code == 0

@@ -74,3 +74,41 @@ def test_run_uses_the_configured_target_url(tmp_path, site, cli_run):
     assert result.exit_code == 0 and result.data["target"] == "bt" and result.data["url"] == url
     assert cli_run("show", "--config", path, "--json").data["target"] == "bt"
     assert cli_run("run", "--config", path, "--target", "nope").exit_code == 2
+
+
+def test_feed_outside_an_existing_directory_is_a_configuration_error(tmp_path):
+    with pytest.raises(ConfigError, match="feed must be a file in an existing directory"):
+        load(None, env={"COPSWATCH_FEED": str(tmp_path / "nowhere" / "feed.xml")})
+
+
+def test_an_archive_from_a_newer_copswatch_is_refused(db_path, cli_run):
+    import sqlite3
+
+    from storage.archive import Archive
+
+    Archive(db_path).close()
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("PRAGMA user_version = 999")
+    result = cli_run("show")
+    assert result.exit_code == 2 and "newer copswatch" in result.stderr
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (999,)
+
+
+def test_config_shows_alert_settings_with_operator_secrets_masked(tmp_path, cli_run):
+    path = write(tmp_path, 'operator_notify = ["mailtos://ops:s3cretpw@mail.example.org"]\nfailure_streak = 5\n'
+                           'alert_on = ["added", "removed", "modified"]\n')
+    result = cli_run("config", "--config", path, "--json")
+    assert result.exit_code == 0 and "s3cretpw" not in result.output
+    assert result.data["failure_streak"] == 5 and result.data["alert_on"] == ["added", "removed", "modified"]
+    assert result.data["operator_notify"][0].startswith("mailtos://ops:***@")
+    assert cli_run("config", "--config", path).exit_code == 0 and "s3cretpw" not in cli_run("config", "--config", path).output
+
+
+def test_config_text_output_is_valid_toml(tmp_path, cli_run):
+    import tomllib
+
+    result = cli_run("config", "--config", write(tmp_path, GOOD))
+    assert result.exit_code == 0
+    parsed = tomllib.loads(result.output)
+    assert parsed["targets"]["procedural"]["selectors"] == {"listing": "main .views-row"}

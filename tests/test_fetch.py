@@ -11,6 +11,7 @@ import pytest
 
 from scraper.errors import FetchError, RobotsDisallowed
 from scraper.fetch import USER_AGENT, FetchPolicy, fetch, make_client
+from scraper.retry import RetryPolicy
 from tests.conftest import fixture_bytes
 
 OLDER = fixture_bytes("buildingtrust-older.html")
@@ -85,9 +86,19 @@ def test_robots_rules_for_other_agents_do_not_apply_and_are_fetched_once(site):
 def test_robots_server_error_means_do_not_fetch(site):
     url = site.serve(OLDER)
     site.fault("status", path="/robots.txt", status=503)
-    with make_client() as client, pytest.raises(FetchError, match="robots.txt answered HTTP 503"):
-        fetch(client, url)
+    policy = FetchPolicy(retry=RetryPolicy(attempts=2, backoff_base=0.01, backoff_cap=0.01))
+    with make_client() as client, pytest.raises(FetchError, match=r"robots.txt answered HTTP 503.*gave up after 2"):
+        fetch(client, url, policy=policy)
     assert site.hits() == 0
+    assert site.hits("/robots.txt") == 2  # retried like any transient failure
+
+
+def test_robots_txt_that_fails_once_is_retried_then_the_page_fetched(site, cli_run):
+    url = site.serve(OLDER)
+    site.fault("reset", path="/robots.txt", times=1)
+    result = cli_run("run", "--url", url, "--json")
+    assert result.exit_code == 0 and result.data["outcome"] == "first"
+    assert site.hits("/robots.txt") == 2
 
 
 def test_redirect_chain_and_final_url_are_recorded(site, cli_run, db_path):

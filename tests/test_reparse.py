@@ -134,3 +134,19 @@ def test_reparse_never_enqueues_or_sends_alerts(site, cli_run, db_path, broken_p
     assert report["changed"] and report["versions"]  # history did change: new added events exist now
     assert rows(db_path, "SELECT * FROM deliveries ORDER BY id") == before
     assert len(site.requests) == requests
+
+
+def test_reparse_keeps_a_confirmed_large_removal(site, cli_run, db_path):
+    # newer → cut to three (anomaly) → the same three again (confirmed: a real removal) → newer (back)
+    url = site.serve(NEWER)
+    cut = NEWER[: NEWER.index(b"cops-p262")]  # the first three publications only
+    outcomes = []
+    for body in (NEWER, cut, cut, NEWER):
+        site.serve(body)
+        outcomes.append(cli_run("run", "--url", url, "--json").data["outcome"])
+    assert outcomes == ["first", "anomaly", "changed", "changed"]
+    before = snapshot(db_path)
+    result = cli_run("reparse", "--json")
+    assert result.exit_code == 0
+    assert snapshot(db_path) == before  # the parser did not change: neither does history
+    assert not any(r["changed"] for r in result.data["targets"])
