@@ -32,10 +32,12 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from scraper.model import FetchResult, Page
-from storage.archive import LARGE_REMOVAL, CurrentState, Outcome, content_hash, keys_digest
+from storage.archive import LARGE_REMOVAL, TRUNCATED, CurrentState, Outcome, content_hash, keys_digest
 
 DEFAULT_REMOVAL_THRESHOLD = 0.5
 
+# A body cut short loses the entries at its end, and its closing tags with them.
+CLOSED = re.compile(rb"</(body|html)\s*>", re.IGNORECASE)
 HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "application/xml", "text/xml")
 # Types a misconfigured server sends for anything (Python's http.server for a file without an
 # extension): as browsers do (WHATWG MIME sniffing), bytes that plainly open an HTML document count.
@@ -120,11 +122,18 @@ def judge(
     if current.keys:
         gone = current.keys - keys
         confirmed = current.pending_removal == keys_digest(keys)
-        if len(gone) > removal_threshold * len(current.keys) and not confirmed:
+        if gone and not confirmed and len(gone) > removal_threshold * len(current.keys):
             return Verdict.reject(
                 LARGE_REMOVAL,
                 f"{len(gone)} of the {len(current.keys)} current publications are gone at once "
                 f"(more than {removal_threshold:.0%}); a later check listing the same confirms it",
+            )
+        if gone and not confirmed and not CLOSED.search(fetch.body[-4096:]):
+            return Verdict.reject(
+                TRUNCATED,
+                f"{len(gone)} of the {len(current.keys)} current publications are gone and the body ends "
+                "before the document does (no closing </body> or </html>): cut short?; a later check "
+                "listing the same confirms it",
             )
     if current.keys is None:
         return Verdict(Outcome.FIRST)

@@ -71,8 +71,3 @@ def _rules(client: httpx.Client, url: str, timeout: httpx.Timeout | None) -> url
                                     "not fetching until it can be (RFC 9309)") from None
     _cache[site] = (time.monotonic(), rules)
     return rules
-
-
-def forget() -> None:
-    """Empty the cache (a new scheduler day, or tests)."""
-    _cache.clear()

@@ -35,6 +35,8 @@ if TYPE_CHECKING:  # the outbox is imported only to enqueue: never on an unchang
 
 # The anomaly rule a later check can overrule by listing the same publications again (schedules/guard.py).
 LARGE_REMOVAL = "large-removal"
+TRUNCATED = "truncated"
+PENDING_RULES = (LARGE_REMOVAL, TRUNCATED)  # anomalies that a second check listing the same confirms
 
 
 class Outcome(StrEnum):
@@ -90,7 +92,7 @@ class CurrentState:
 
     keys: frozenset[str] | None  # the current version's publication keys; None before the first version
     content_sha256: str | None  # the current version's content hash
-    pending_removal: str | None  # keys digest of the last parsed check, when it was a large-removal anomaly
+    pending_removal: str | None  # keys digest of the last parsed check, when it was a removal held for confirmation
 
 
 def content_hash(page: Page) -> str:
@@ -562,7 +564,7 @@ class Archive:
             "SELECT anomaly, keys_sha256 FROM checks WHERE target = ? AND body_id IS NOT NULL AND id < ? "
             "ORDER BY id DESC LIMIT 1", [target, before_check if before_check is not None else 2**63 - 1]
         ).fetchone()
-        pending = last_page[1] if last_page and last_page[0] == LARGE_REMOVAL else None
+        pending = last_page[1] if last_page and last_page[0] in PENDING_RULES else None
         return CurrentState(keys, latest[1] if latest else None, pending)
 
     def _current_version_id(self, target: str) -> int | None:

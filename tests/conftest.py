@@ -37,7 +37,7 @@ def no_proxies(monkeypatch):
     monkeypatch.setenv("COPSWATCH_BACKOFF_CAP", "0.05")
     from scraper import robots
 
-    robots.forget()  # loopback ports are reused between tests
+    robots._cache.clear()  # loopback ports are reused between tests
 
 
 @pytest.fixture

@@ -92,8 +92,9 @@ def test_removal_threshold_option_env_and_config(site, cli_run, db_path, archive
 
 def test_default_threshold_is_more_than_half(site, cli_run, db_path, archived):
     url, _ = archived
-    site.serve(NEWER[: NEWER.index(b"Building Trust Between the Police")])
-    result = cli_run("run", "--url", url, "--json")  # three of nine gone is believable
+    # Three of nine gone from a complete page (it still closes) is believable.
+    site.serve(NEWER[: NEWER.index(b"Building Trust Between the Police")] + NEWER[NEWER.index(b"</main>"):])
+    result = cli_run("run", "--url", url, "--json")
     assert result.exit_code == 0 and len(result.data["changes"]["removed"]) == 3
     assert cli_run("run", "--url", url, "--json", "--removal-threshold", "2").exit_code == 2
     assert cli_run("run", "--url", url, "--json", "--removal-threshold", "0").exit_code == 2
@@ -195,3 +196,26 @@ def test_changed_selectors_are_read_even_when_the_bytes_are_not(site, cli_run, t
     with sqlite3.connect(db_path) as conn:
         versions = conn.execute("SELECT parser_version FROM checks ORDER BY id").fetchall()
     assert versions[0] != versions[1]  # parsed again under the new selectors, not short-cut
+
+
+def test_a_body_cut_short_that_keeps_most_of_the_listing_is_held_until_confirmed(site, cli_run):
+    url = site.serve(NEWER)
+    cli_run("run", "--url", url)
+    cut = NEWER[: NEWER.index(b"Internal Affairs")]  # inside the 7th entry: 3 of 9 gone, no closing tags
+    site.serve(cut)
+    first = cli_run("run", "--url", url, "--json")
+    assert first.exit_code == 1 and first.data["reason"].startswith("truncated:")
+    assert first.data["changes"]["removed"] == []
+    assert len(cli_run("show", "--json").data["resources"]) == 9
+    confirmed = cli_run("run", "--url", url, "--json")  # the same page again: a real change after all
+    assert confirmed.data["outcome"] == "changed" and len(confirmed.data["changes"]["removed"]) >= 2
+
+
+def test_a_complete_page_that_drops_a_publication_is_a_change(site, cli_run):
+    url = site.serve(NEWER)
+    cli_run("run", "--url", url)
+    start = NEWER.index(b"<p><a href=\"https://portal.cops.usdoj.gov/resourcecenter/content.ashx/cops-p241")
+    end = NEWER.index(b"</p>", start) + 4
+    site.serve(NEWER[:start] + NEWER[end:])
+    result = cli_run("run", "--url", url, "--json")
+    assert result.data["outcome"] == "changed" and [p["key"] for p in result.data["changes"]["removed"]] == ["cops-p241"]

@@ -130,5 +130,6 @@ def test_total_time_is_bounded_however_many_retries_are_allowed(site, cli_run, f
     elapsed = time.monotonic() - started
     assert result.exit_code == 1 and "timed out" in result.data["reason"]
     assert "deadline" in result.data["reason"] or "gave up" in result.data["reason"]
-    assert elapsed < 1.5 + 1.0  # the deadline, plus start-up and one last connection's slack
+    # Unbounded, 50 retries of a 3 s stall would take minutes; the slack is for a loaded CI machine.
+    assert elapsed < 1.5 + 2.5
     assert 2 <= site.hits() < 50
