@@ -184,7 +184,8 @@ def test_environment_overrides_the_single_target(tmp_path, site, cli_run, monkey
     monkeypatch.setenv("COPSWATCH_SELECTORS", '{"listing": "main li"}')
     target = cli_run("config", "--json").data["targets"]["buildingtrust"]
     assert target == {"url": url, "schedule": "15 3 * * 0", "timezone": "Europe/Berlin",
-                      "notify": ["json://127.0.0.1:9/a", "json://127.0.0.1:9/b"], "selectors": {"listing": "main li"}}
+                      "notify": ["json://127.0.0.1:9/a", "json://127.0.0.1:9/b"], "selectors": {"listing": "main li"},
+                      "alert_on": ["added", "reappeared", "removed"]}
     assert cli_run("run", "--json").data["url"] == url
 
 
