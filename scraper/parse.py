@@ -47,6 +47,8 @@ DROPPED_TAGS = ("script", "style", "noscript", "template", "svg", "iframe", "obj
 CHROME_ROLES = frozenset({"navigation", "banner", "contentinfo", "search"})
 PAGE_CHROME_TOKENS = frozenset({"footer", "site-footer", "page-footer", "global-footer", "region-footer",
                                 "header", "site-header", "global-header", "masthead", "banner"})
+# A word in every class or id token that CHROME_TOKEN or PAGE_CHROME_TOKENS name.
+CHROME_WORD = re.compile(r"breadcrumb|skip|sr-only|visually-hidden|element-invisible|footer|header|masthead|banner")
 CHROME_TOKEN = re.compile(r"breadcrumb|^(skip-?link|sr-only|visually-hidden|element-invisible)$")
 UNLINKABLE = ("#", "javascript:", "mailto:", "tel:", "data:")
 WINDOWS_1252_ALIASES = frozenset({"iso-8859-1", "latin-1", "latin1", "ascii", "us-ascii", "iso8859-1", "l1"})
@@ -198,7 +200,11 @@ def norm(text: str | None) -> str:
 
 def _text(el, skip=frozenset()) -> str:
     """Text of ``el`` (less the elements in ``skip``), inline markup joined as a browser shows it."""
-    return "".join(_pieces(el, skip)) if el is not None else ""
+    if el is None:
+        return ""
+    if not len(el):  # most links and cells: no children to walk
+        return el.text or ""
+    return "".join(_pieces(el, skip))
 
 
 def _pieces(el, skip=frozenset()):
@@ -216,8 +222,12 @@ def _pieces(el, skip=frozenset()):
             yield child.tail
 
 
+def _class_and_id(el) -> str:
+    return (el.get("class", "") + " " + el.get("id", "")).lower()
+
+
 def _tokens(el) -> set[str]:
-    return {t.lower() for t in (el.get("class", "") + " " + el.get("id", "")).split()}
+    return set(_class_and_id(el).split())
 
 
 def _is_chrome(el) -> bool:
@@ -225,6 +235,8 @@ def _is_chrome(el) -> bool:
         return True
     if "breadcrumb" in (el.get("aria-label") or "").lower():
         return True
+    if el.tag not in ("header", "footer") and not CHROME_WORD.search(_class_and_id(el)):
+        return False  # most elements: one search instead of the checks below
     if any(CHROME_TOKEN.search(token) for token in _tokens(el)):
         return True
     # A page-level header/footer is chrome; one inside an article or section belongs to it. Older
@@ -245,17 +257,37 @@ def _repeated(el) -> bool:
     return any(s.get("class") == el.get("class") for s in [*el.itersiblings(preceding=True), *el.itersiblings()])
 
 
+# What _is_chrome looks at, in document order. An element without any of it is no chrome, and
+# XPath finds these in C, a fraction of the cost of a Python walk over every element.
+_CHROME_CLUES = lxml.etree.XPath(
+    "descendant::nav | descendant::header | descendant::footer | "
+    "descendant::*/@role | descendant::*/@aria-label | descendant::*/@class | descendant::*/@id"
+)
+
+
 def _drop_chrome(scope) -> None:
-    for el in list(scope.iter()):
-        if isinstance(el.tag, str) and el is not scope and el.getparent() is not None and _is_chrome(el):
+    previous = None
+    for clue in _CHROME_CLUES(scope):
+        el = clue.getparent() if isinstance(clue, str) else clue  # an attribute's element
+        if el is previous:  # its other attributes: already decided
+            continue
+        previous = el
+        if el.getparent() is not None and _is_chrome(el):
             _drop(el)
+
+
+# Attribute tests are written as ``//@a[. = "v"]/..``: the same elements as ``//*[@a = "v"]`` (in
+# document order), found several times faster by libxml2, which then visits attributes, not elements.
+_MAIN_CANDIDATES = [lxml.etree.XPath(xpath) for xpath in (
+    '//main', '//@role[. = "main"]/..', '//@id[. = "main-content" or . = "content" or . = "main"]/..')]
+_BY_ID = lxml.etree.XPath("//@id[. = $id]/..")
 
 
 def _content_root(root):
     body = root.find("body")
-    for xpath in ('//main', '//*[@role="main"]', '//*[@id="main-content" or @id="content" or @id="main"]'):
-        found = root.xpath(xpath)
-        if found and _text_links(found[0]):
+    for xpath in _MAIN_CANDIDATES:
+        found = xpath(root)
+        if found and next(_iter_text_links(found[0]), None) is not None:
             return found[0]
     return body
 
@@ -300,17 +332,24 @@ def _is_spotlight_label(text: str | None) -> bool:
     return norm(text).lower().rstrip(":") == "spotlight"
 
 
+# The attributes that can mark the Spotlight box, in document order; XPath finds them in C, a
+# fraction of the cost of a Python walk over every element.
+_LABELS = lxml.etree.XPath("//@aria-label | //@aria-labelledby | //@class | //@id")
+
+
 def _spotlight_region(root) -> list:
     """The elements that make up the Spotlight box (a labelled container, or heading + siblings)."""
-    for el in root.iter():
-        if not isinstance(el.tag, str):
+    for attribute in _LABELS(root):
+        if attribute.attrname in ("class", "id") and "spotlight" not in attribute.lower():
             continue
+        el = attribute.getparent()
         label = el.get("aria-label")
         labelledby = el.get("aria-labelledby")
         if labelledby:
-            ref = root.xpath("//*[@id=$id]", id=labelledby.split()[0])
+            ref = _BY_ID(root, id=labelledby.split()[0])
             label = _text(ref[0]) if ref else label
-        if _is_spotlight_label(label) or "spotlight" in _tokens(el) and el.find(".//a") is not None:
+        if label and _is_spotlight_label(label) or "spotlight" in _class_and_id(el) and "spotlight" in _tokens(el) \
+                and el.find(".//a") is not None:
             return [el]
     for heading in root.iter(*HEADINGS):
         if not _is_spotlight_label(_text(heading)):
@@ -335,12 +374,14 @@ def _spotlight_region(root) -> list:
 
 
 def _text_links(scope) -> list:
-    links = []
+    return list(_iter_text_links(scope))
+
+
+def _iter_text_links(scope):
     for link in scope.iter("a"):
         href = (link.get("href") or "").strip()
         if href and not href.lower().startswith(UNLINKABLE) and norm(_text(link)):
-            links.append(link)
-    return links
+            yield link
 
 
 def _leading_text(link) -> str:
@@ -364,12 +405,14 @@ def _listing(scope) -> list[tuple]:
                 break
 
     groups: dict[tuple, list] = defaultdict(list)
+    paths: dict = {}  # the tag path of each entry's parent, computed once: entries are mostly siblings
     for link in links:
-        entry = link
-        while entry.getparent() is not None and entry.getparent() is not scope and counts[entry.getparent()] == 1:
-            entry = entry.getparent()
-        path = tuple(a.tag for a in reversed(list(entry.iterancestors()))) + (entry.tag,)
-        groups[path].append((entry, link))
+        entry, parent = link, link.getparent()
+        while parent is not None and parent is not scope and counts[parent] == 1:
+            entry, parent = parent, parent.getparent()
+        if parent not in paths:
+            paths[parent] = tuple(reversed([a.tag for a in entry.iterancestors()]))
+        groups[(*paths[parent], entry.tag)].append((entry, link))
 
     best: list = []
     best_score = (0, 0)
@@ -490,8 +533,9 @@ def _description_chunks(entry, link, counts, echoes=frozenset()) -> tuple[str, l
 
     walk(entry)
     following = []
-    if norm(entry.tail):
-        following.append(norm(entry.tail))
+    tail = norm(entry.tail)
+    if tail:
+        following.append(tail)
     for sibling in entry.itersiblings():
         if not isinstance(sibling.tag, str):
             continue
@@ -500,14 +544,18 @@ def _description_chunks(entry, link, counts, echoes=frozenset()) -> tuple[str, l
         text = "" if sibling in echoes else norm(_text(sibling, echoes))
         if text:
             following.append(text)
-        if norm(sibling.tail):
-            following.append(norm(sibling.tail))
+        tail = norm(sibling.tail)
+        if tail:
+            following.append(tail)
     return norm("".join(after)), following
+
+
+_JOINER = re.compile(r"^[\s:;,.\u2013\u2014-]+")
 
 
 def _strip_joiner(description: str) -> str:
     """``<a>Title</a>: description`` puts the joiner in the description; drop it."""
-    return re.sub(r"^[\s:;,.\u2013\u2014-]+", "", description)
+    return _JOINER.sub("", description)
 
 
 def _publications(entries: list[tuple], base: str) -> tuple[Publication, ...]:
@@ -544,39 +592,66 @@ def _intro(scope, first_entry) -> str:
 
 def _lines(scope) -> list[str]:
     """The content's text, one line per block, for the unified text diff."""
-    lines, current = [], []
-
-    def flush():
-        line = norm("".join(current))
-        if line:
-            lines.append(line)
-        current.clear()
+    # Blocks are marked with a NUL (no text in an lxml tree can hold one) and the lines split at them at
+    # the end: one join and split instead of a join per block.
+    pieces: list[str] = []
 
     def walk(el):
         if el.text:
-            current.append(el.text)
+            pieces.append(el.text)
         for child in el:
             if not isinstance(child.tag, str):
                 continue
-            block = child.tag in BLOCKS
-            if block:
-                flush()
-            walk(child)
-            if block:
-                flush()
+            if child.tag in BLOCKS:
+                pieces.append("\x00")
+                walk(child)
+                pieces.append("\x00")
+            else:
+                walk(child)
             if child.tail:
-                current.append(child.tail)
+                pieces.append(child.tail)
 
     walk(scope)
-    flush()
-    return lines
+    return [line for line in map(norm, "".join(pieces).split("\x00")) if line]
 
 
 # -- keys and URLs --------------------------------------------------------------------------
 
 
+# A plain href (an http(s) URL or a path from the root, with none of what urllib rewrites: dot
+# segments, ";params", a fragment, escapes or bare keys in the query, a tracking parameter) resolves
+# to itself, or to the base's origin plus itself. Most hrefs are plain, and urljoin + clean_url cost
+# more than a third of a parse (BENCHMARKS.md, parse cost); test_parse checks both ways agree.
+_PLAIN_HREF = re.compile(
+    r"(?P<origin>https?://[A-Za-z0-9.-]+)?(?P<path>/[\w.~/%-]*)?(?:\?(?P<query>[\w.~-]+=[\w.~-]*(?:&[\w.~-]+=[\w.~-]*)*))?",
+    re.ASCII,
+)
+
+
+def _plain_resolve(base: str, href: str) -> str | None:
+    """``_resolve`` for a plain href, without urllib; None when ``href`` is not plain."""
+    match = _PLAIN_HREF.fullmatch(href)
+    if match is None or "/." in href:
+        return None
+    if match["query"] and any(TRACKING_PARAM.match(pair.partition("=")[0]) for pair in match["query"].split("&")):
+        return None
+    if match["origin"]:
+        return href
+    if not match["path"] or href.startswith("//"):
+        return None
+    origin = _PLAIN_HREF.match(base)["origin"]  # a root-relative path keeps the base's scheme and host
+    if origin is None or base[len(origin):len(origin) + 1] not in ("", "/", "?", "#"):
+        return None
+    return origin + href
+
+
 def _resolve(base: str, href: str) -> str | None:
     """``href`` made absolute and cleaned; None when it is not a usable URL (a bad port or IPv6 host)."""
+    plain = _plain_resolve(base, href)
+    return plain if plain is not None else _urllib_resolve(base, href)
+
+
+def _urllib_resolve(base: str, href: str) -> str | None:
     try:
         url = clean_url(urljoin(base, href))
         urlsplit(url).port
@@ -595,7 +670,8 @@ def clean_url(url: str) -> str:
 
 def publication_key(url: str) -> str:
     """The COPS publication ID (``cops-p247``) when the URL carries one, else the normalised URL."""
-    match = COPS_ID.search(urlsplit(url).path + "?" + urlsplit(url).query)
+    parts = urlsplit(url)
+    match = COPS_ID.search(parts.path + "?" + parts.query)
     if match:
         return f"cops-{match.group(1).lower()}{match.group(2)}"
     return normalize_url(url)
