@@ -14,6 +14,8 @@ from copswatch.errors import CopswatchError
 
 def alert_channels(config, target, extra_urls=(), kinds=None):
     """(publication channels, operator channels) for a target; a bad URL is a usage error."""
+    if not (extra_urls or target.notify or config.operator_notify):
+        return (), ()  # no channel: apprise and the outbox are not even imported
     from notify.channels import from_config
     from notify.errors import ChannelError
 

@@ -369,6 +369,8 @@ def removal_threshold(value, where: str) -> float:
 
 
 def _check_selectors(selectors: dict, key: str, where: str) -> None:
+    if not selectors:
+        return  # cssselect (~5 ms to import) is only needed for selectors
     from cssselect import GenericTranslator, SelectorError
 
     for name, selector in selectors.items():

@@ -13,6 +13,7 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -23,7 +24,9 @@ from scraper.fetch import USER_AGENT, FetchPolicy, fetch, make_client, utcnow
 from scraper.model import FetchResult, Page
 from scraper.retry import RetryPolicy
 from storage.archive import Archive, CheckResult, CurrentState, Outcome, keys_digest, sha256
-from storage.outbox import Subscription
+
+if TYPE_CHECKING:
+    from storage.outbox import Subscription
 
 
 def fetch_policy(config) -> FetchPolicy:
@@ -46,7 +49,7 @@ def run_check(
     archive: Archive, client: httpx.Client, target: str, url: str, *,
     clock: Callable[[], datetime] = utcnow, policy: FetchPolicy | None = None,
     selectors: Mapping[str, str] | None = None, removal_threshold: float = DEFAULT_REMOVAL_THRESHOLD,
-    alerts: tuple[Subscription, ...] = (), alert_on_first: bool = False,
+    alerts: tuple["Subscription", ...] = (), alert_on_first: bool = False,
 ) -> CheckResult:
     started_at = clock()
     started = time.perf_counter()  # not the clock: a simulated clock says nothing about duration
@@ -131,6 +134,8 @@ def check_and_notify(
 def after_check(archive: Archive, result: CheckResult, *, channels=(), operator_channels=(),
                 failure_streak: int = 3, feed: str | None = None):
     """Enqueue the operator alert the check calls for (if any), deliver everything pending, write the feed."""
+    if not (channels or operator_channels or feed):
+        return []  # pending rows are only ever sent to their configured channels
     from notify.deliver import deliver_pending
     from storage import outbox
 

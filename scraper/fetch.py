@@ -11,6 +11,7 @@ streamed and abandoned as soon as it passes ``max_body_size``. Conditional heade
 """
 
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,11 +46,34 @@ class FetchPolicy:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
+class DeferredTLSContext:
+    """httpx's default TLS context (``httpx.create_ssl_context()``: certificates and host names verified
+    against $SSL_CERT_FILE, $SSL_CERT_DIR or certifi's bundle), built on first use.
+
+    Loading the CA bundle takes ~20 ms; httpx builds it when the client is made, even for a check
+    of an http:// URL that never opens a TLS connection. Passed as ``verify=``, this stands in for
+    the context: the first attribute httpcore reads from it (``set_alpn_protocols``, then
+    ``wrap_socket``, when it opens a TLS connection: an https URL, a redirect to one, a proxy
+    tunnel) builds the real context, and every later one uses it. Verification is httpx's own.
+    """
+
+    def __init__(self):
+        self._context = None
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str):
+        with self._lock:
+            if self._context is None:
+                self._context = httpx.create_ssl_context(trust_env=True)
+        return getattr(self._context, name)
+
+
 def make_client(
     *, user_agent: str = USER_AGENT, timeout: float = 30.0, connect_timeout: float = 10.0,
     max_redirects: int = MAX_REDIRECTS,
 ) -> httpx.Client:
     return httpx.Client(
+        verify=DeferredTLSContext(),
         headers={"User-Agent": user_agent},
         timeout=httpx.Timeout(timeout, connect=min(timeout, connect_timeout)),
         follow_redirects=True,

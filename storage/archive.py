@@ -22,13 +22,16 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from scraper.model import FetchResult, Page
 from storage import SCHEMA_VERSION
 from storage.diff import Changes, Listed, diff
 from storage.errors import ArchiveError, NotFound
-from storage.outbox import Subscription, enqueue_events
 from storage.packing import DELTA, pack, unpack
+
+if TYPE_CHECKING:  # the outbox is imported only to enqueue: never on an unchanged night
+    from storage.outbox import Subscription
 
 # The anomaly rule a later check can overrule by listing the same publications again (schedules/guard.py).
 LARGE_REMOVAL = "large-removal"
@@ -271,7 +274,7 @@ class Archive:
 
     def record_page(
         self, target: str, fetch: FetchResult, page: Page, parser_version: str, *,
-        alerts: tuple[Subscription, ...] = (), alert_on_first: bool = False,
+        alerts: tuple["Subscription", ...] = (), alert_on_first: bool = False,
     ) -> CheckResult:
         """Record a parsed page: a new version when its content differs from the current one.
 
@@ -288,6 +291,8 @@ class Archive:
                 target, check_id, iso(fetch.fetched_at), fetch.final_url, page, parser_version
             )
             if outcome is Outcome.CHANGED or (outcome is Outcome.FIRST and alert_on_first):
+                from storage.outbox import enqueue_events
+
                 enqueue_events(self.conn, version_id, alerts, iso(fetch.fetched_at))
         return CheckResult(check_id, target, fetch.url, iso(fetch.fetched_at), outcome, version_id, changes)
 

@@ -6,7 +6,6 @@ description changed), moved (URL changed, same key). Order changes are reported 
 but are not a publication change. ``text_diff`` is a unified diff of the content's text.
 """
 
-import difflib
 from dataclasses import asdict, dataclass
 
 FIELDS = ("title", "url", "description")
@@ -137,6 +136,8 @@ def _reordered(old: list[Listed], new: list[Listed]) -> tuple[Reordered, ...]:
 
 
 def text_diff(old_text: str, new_text: str, labels: tuple[str, str] = ("before", "after")) -> str:
+    import difflib  # only a changed version needs it
+
     lines = difflib.unified_diff(
         old_text.splitlines(), new_text.splitlines(), fromfile=labels[0], tofile=labels[1], lineterm=""
     )

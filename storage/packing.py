@@ -12,7 +12,6 @@ Packed form of a delta: zlib( JSON list of ops, b"\\n", the added bytes ), where
 ``[i, j]`` (copy base lines i..j-1) or ``n`` (take the next n added bytes).
 """
 
-import difflib
 import json
 import zlib
 
@@ -44,6 +43,8 @@ def unpack(compression: str | None, content: bytes, base: bytes | None = None) -
 
 
 def delta(data: bytes, base: bytes) -> bytes:
+    import difflib  # only a new body needs it
+
     old, new = base.splitlines(keepends=True), data.splitlines(keepends=True)
     ops: list = []
     added = []
