@@ -4,9 +4,7 @@ from copswatch.errors import CopswatchError
 
 
 class FetchError(CopswatchError):
-    """The page could not be fetched. ``permanent``: retrying would not help."""
-
-    permanent = False
+    """The page could not be fetched."""
 
     def __init__(self, url: str, message: str, *, status: int | None = None):
         super().__init__(f"{message} ({url})")
@@ -20,11 +18,11 @@ class HTTPStatusError(FetchError):
 
 
 class TooLarge(FetchError):
-    permanent = True
+    pass
 
 
 class RobotsDisallowed(FetchError):
-    permanent = True
+    pass
 
 
 class ParseError(CopswatchError):

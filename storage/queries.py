@@ -14,8 +14,6 @@ from datetime import datetime
 from storage.archive import Archive, iso
 from storage.errors import NotFound
 
-SEEN = ("first", "changed", "unchanged")  # check outcomes in which the page was actually read
-
 
 def _rows(archive: Archive, sql: str, params=()) -> Iterator[dict]:
     cursor = archive.conn.execute(sql, list(params))
